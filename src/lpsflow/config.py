@@ -1,0 +1,97 @@
+"""Checks of the workflow config that a JSON schema cannot express, and derived values.
+
+``workflow/schemas/config.schema.yaml`` validates types, ranges and fills defaults first;
+:func:`check` then catches cross-key errors, each message naming the offending key.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from lpsflow.stoichiometry import ELEMENT_ORDER, solve
+from lpsflow.structures import StructureError, check_structure
+
+#: the cheap DFT preset, for tests and demos only (labels are not production quality)
+DFT_PRESETS = {
+    "production": {},
+    "cheap": {"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 250, "rel_cutoff": 40},
+}
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message names the key."""
+
+
+def resolve_dft(dft: dict) -> dict:
+    """DFT settings with the preset applied (a preset overrides basis and cutoffs)."""
+    out = copy.deepcopy(dft)
+    out.update(DFT_PRESETS[dft["preset"]])
+    return out
+
+
+def composition_elements(comp: dict) -> set[str]:
+    """Elements a composition entry brings into the type map."""
+    if comp.get("structure"):
+        return set(check_structure(comp["structure"]).get_chemical_symbols())
+    elements = {"Li", "P", "S"}
+    if comp.get("oxygen_fraction", 0) > 0:
+        elements.add("O")
+    if comp.get("halide_fraction", 0) > 0:
+        elements.add(comp["halide"])
+    return elements
+
+
+def type_map(config: dict) -> list[str]:
+    """The one type map of the campaign: elements in use, in the fixed order Li P S O Cl Br I."""
+    if config.get("type_map"):
+        return list(config["type_map"])
+    used: set[str] = set()
+    for comp in config["compositions"]:
+        used |= composition_elements(comp)
+    return [el for el in ELEMENT_ORDER if el in used]
+
+
+def check(config: dict) -> None:
+    """Raise ConfigError for cross-key problems the schema cannot see."""
+    names = [c["name"] for c in config["compositions"]]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"compositions: duplicate name(s) {dupes}; names must be unique")
+    used: set[str] = set()
+    for i, comp in enumerate(config["compositions"]):
+        where = f"compositions[{i}] ({comp['name']})"
+        has_x, has_file = "x" in comp, bool(comp.get("structure"))
+        if has_x == has_file:
+            raise ConfigError(f"{where}: give exactly one of 'x' (amorphous) or 'structure' (file)")
+        if comp.get("halide_fraction", 0) > 0 and not comp.get("halide"):
+            raise ConfigError(f"{where}.halide: required when halide_fraction > 0 (Cl, Br or I)")
+        try:
+            used |= composition_elements(comp)
+        except StructureError as err:
+            raise ConfigError(f"{where}.structure: {err}") from err
+        if has_x:
+            stoich = solve(comp["x"], comp["n_atoms"], comp.get("halide"), comp.get("halide_fraction", 0.0))
+            if abs(stoich.x - comp["x"]) > 0.02:
+                raise ConfigError(
+                    f"{where}.n_atoms: {comp['n_atoms']} atoms cannot represent x={comp['x']} "
+                    f"(closest x={stoich.x:.3f}); use a larger cell"
+                )
+    if config.get("type_map"):
+        tm = config["type_map"]
+        missing = sorted(used - set(tm))
+        if missing:
+            raise ConfigError(f"type_map: misses elements {missing} used by the compositions")
+        order = [el for el in ELEMENT_ORDER if el in tm]
+        if list(tm) != order:
+            raise ConfigError(f"type_map: must follow the order {list(ELEMENT_ORDER)}, got {tm}")
+
+
+def n_frames(config: dict, comp: dict) -> int:
+    """Initial frames of a composition: replicas x perturbed frames per replica."""
+    return comp["replicas"] * config["init"]["n_perturb"]
+
+
+def n_batches(config: dict, comp: dict) -> int:
+    """Labelling jobs of a composition's initial frames."""
+    return math.ceil(n_frames(config, comp) / config["dft"]["frames_per_job"])

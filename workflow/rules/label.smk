@@ -1,0 +1,54 @@
+# Stage 2: DFT labelling through the content-addressed store (lpsflow.store).
+
+
+# ---- label one batch of frames (one CP2K run per frame, stored labels reused) ----
+rule label_batch:
+    input:
+        frames="results/init/{comp}/frames.extxyz",
+    output:
+        manifest="results/init/{comp}/labels/batch_{batch}.csv",
+    params:
+        dft=DFT,
+        frames_per_job=config["dft"]["frames_per_job"],
+    threads: config["dft"]["threads"]
+    log:
+        "logs/label/{comp}/batch_{batch}.log",
+    benchmark:
+        "benchmarks/label/{comp}/batch_{batch}.tsv"
+    conda:
+        "../../envs/cp2k.yaml"
+    script:
+        "../scripts/label_batch.py"
+
+
+# ---- the labelled initial data of one composition, in deepmd/npy ----
+rule collect_labels:
+    input:
+        manifests=batches_of,
+    output:
+        data=directory("results/init/{comp}/data"),
+        labels="results/init/{comp}/labels.csv",
+    params:
+        store=DFT["store"],
+        type_map=TYPE_MAP,
+    log:
+        "logs/init/{comp}/collect.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/collect_labels.py"
+
+
+# ---- one table of labelled and failed frames for all compositions ----
+rule summarize_labels:
+    input:
+        labels=expand("results/init/{comp}/labels.csv", comp=COMPOSITIONS),
+    output:
+        summary="results/init/summary.csv",
+        failures="results/init/failures.csv",
+    log:
+        "logs/init/summary.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/summarize_labels.py"

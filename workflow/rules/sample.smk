@@ -1,0 +1,32 @@
+# Stage 1: composition sampling (amorphous or crystal starting cells, perturbed frames).
+
+
+# ---- one starting cell per composition and replica ----
+rule sample_structure:
+    output:
+        cell="results/sample/{comp}/replica_{replica}.extxyz",
+    params:
+        composition=lambda wc: COMPOSITIONS[wc.comp],
+        sampling=config["sampling"],
+    log:
+        "logs/sample/{comp}/replica_{replica}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/sample_structure.py"
+
+
+# ---- DP-GEN init_bulk style perturbed copies of every starting cell ----
+rule perturb_structures:
+    input:
+        cells=replicas_of,
+    output:
+        frames="results/init/{comp}/frames.extxyz",
+    params:
+        init=config["init"],
+    log:
+        "logs/init/{comp}/perturb.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/perturb_structures.py"
