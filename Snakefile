@@ -1,6 +1,7 @@
 # Concurrent-learning DeePMD force fields and ionic conductivities of Li2S-P2S5 glasses.
 # Stages live in workflow/rules/ (one file each); science lives in src/lpsflow/.
 
+
 # ---- configuration ----
 configfile: "config/config.yaml"
 

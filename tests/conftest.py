@@ -21,7 +21,9 @@ COUNTING_CP2K = REPO / "tests" / "bin" / "cp2k-counting"
 
 
 def needs_cp2k():
-    return pytest.mark.skipif(shutil.which("cp2k.psmp") is None, reason="cp2k.psmp not installed (make setup installs it)")
+    return pytest.mark.skipif(
+        shutil.which("cp2k.psmp") is None, reason="cp2k.psmp not installed (make setup installs it)"
+    )
 
 
 def validated(config: dict) -> dict:

@@ -80,4 +80,11 @@ def test_reproducible_from_seed():
 
 def test_impossible_density_is_reported():
     with pytest.raises(PackingError, match="lower the density"):
-        pack(solve(0.75, 16), 6.0, seed=0, min_dist=MinDistances(2.5, 3.5), max_sweeps=5, max_restarts=2)
+        pack(
+            solve(0.75, 16),
+            6.0,
+            seed=0,
+            min_dist=MinDistances(2.5, 3.5),
+            max_sweeps=5,
+            max_restarts=2,
+        )

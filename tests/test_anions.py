@@ -7,7 +7,9 @@ from lpsflow.anions import UNIT_BUILDERS, find_units, substitute_oxygen, termina
 
 def _p_s_bonds(unit):
     sym = np.array(unit.get_chemical_symbols())
-    d = np.linalg.norm(unit.positions[sym == "P"][:, None] - unit.positions[sym == "S"][None], axis=-1)
+    d = np.linalg.norm(
+        unit.positions[sym == "P"][:, None] - unit.positions[sym == "S"][None], axis=-1
+    )
     return d[d < 2.45]
 
 

@@ -1,2 +1,3 @@
 """Science of the LPS force-field workflow."""
+
 __version__ = "0.1.0"

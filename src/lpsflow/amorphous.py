@@ -59,9 +59,13 @@ def build_units(stoich: Stoichiometry, oxygen_fraction: float, rng: np.random.Ge
     if oxygen_fraction > 0:
         n_s_bound = sum(u.get_chemical_symbols().count("S") for u in units if "P" in u.symbols)
         n_o = int(round(oxygen_fraction * n_s_bound))
-        sites = [(k, i) for k, u in enumerate(units) if "P" in u.symbols for i in terminal_sulfur(u)]
+        sites = [
+            (k, i) for k, u in enumerate(units) if "P" in u.symbols for i in terminal_sulfur(u)
+        ]
         if n_o > len(sites):
-            raise ValueError(f"oxygen_fraction needs {n_o} O but only {len(sites)} terminal S exist")
+            raise ValueError(
+                f"oxygen_fraction needs {n_o} O but only {len(sites)} terminal S exist"
+            )
         for idx in rng.choice(len(sites), size=n_o, replace=False):
             k, i = sites[idx]
             substitute_oxygen(units[k], i)
@@ -105,13 +109,17 @@ def _try_pack(units, length, min_dist, rng, max_sweeps) -> Atoms | None:
     is_li = np.array([s == "Li" for s in symbols])
     centres = rng.uniform(0.0, length, size=(len(units), 3))
     rots = [Rotation.random(random_state=rng) if len(u) > 1 else Rotation.identity() for u in units]
-    positions = np.vstack([lc @ r.as_matrix().T + c for lc, r, c in zip(local, rots, centres)])
+    positions = np.vstack(
+        [lc @ r.as_matrix().T + c for lc, r, c in zip(local, rots, centres, strict=True)]
+    )
     members = [np.flatnonzero(owner == k) for k in range(len(units))]
 
     def penalty(k: int, trial: np.ndarray) -> float:
         others = owner != k
         d = _min_image_dist(trial, positions[others], length)
-        need = np.where(is_li[members[k]][:, None] | is_li[others][None, :], min_dist.li, min_dist.anion)
+        need = np.where(
+            is_li[members[k]][:, None] | is_li[others][None, :], min_dist.li, min_dist.anion
+        )
         return float(np.sum(np.clip(need - d, 0.0, None) ** 2))
 
     current = np.array([penalty(k, positions[members[k]]) for k in range(len(units))])
@@ -135,8 +143,15 @@ def _try_pack(units, length, min_dist, rng, max_sweeps) -> Atoms | None:
             positions[members[k]] = trial
             current[k] = p
             # the moved unit changes its neighbours' penalties; refresh those it touches
-            near = np.unique(owner[np.any(_min_image_dist(positions, np.vstack([old, trial]), length)
-                                          < max(min_dist.li, min_dist.anion) + 0.5, axis=1)])
+            near = np.unique(
+                owner[
+                    np.any(
+                        _min_image_dist(positions, np.vstack([old, trial]), length)
+                        < max(min_dist.li, min_dist.anion) + 0.5,
+                        axis=1,
+                    )
+                ]
+            )
             for j in near:
                 current[j] = penalty(int(j), positions[members[j]])
     return None

@@ -110,7 +110,9 @@ def substitute_oxygen(unit: Atoms, index: int) -> None:
 
 def _label(symbols: list[str], has_pp: bool) -> str:
     counts = Counter(symbols)
-    name = "".join(f"{el}{counts[el] if counts[el] > 1 else ''}" for el in ("P", "S", "O") if el in counts)
+    name = "".join(
+        f"{el}{counts[el] if counts[el] > 1 else ''}" for el in ("P", "S", "O") if el in counts
+    )
     return name + ("(P-P)" if has_pp else "")
 
 
@@ -132,7 +134,7 @@ def find_units(atoms: Atoms) -> Counter:
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     units: Counter = Counter()
-    pp = {(a, b) for a, b in zip(i, j) if symbols[a] == "P" and symbols[b] == "P"}
+    pp = {(a, b) for a, b in zip(i, j, strict=True) if symbols[a] == "P" and symbols[b] == "P"}
     for comp in np.unique(label):
         members = np.flatnonzero(label == comp)
         syms = list(symbols[members])

@@ -71,7 +71,9 @@ def check(config: dict) -> None:
         except StructureError as err:
             raise ConfigError(f"{where}.structure: {err}") from err
         if has_x:
-            stoich = solve(comp["x"], comp["n_atoms"], comp.get("halide"), comp.get("halide_fraction", 0.0))
+            stoich = solve(
+                comp["x"], comp["n_atoms"], comp.get("halide"), comp.get("halide_fraction", 0.0)
+            )
             if abs(stoich.x - comp["x"]) > 0.02:
                 raise ConfigError(
                     f"{where}.n_atoms: {comp['n_atoms']} atoms cannot represent x={comp['x']} "

@@ -31,12 +31,14 @@ def check_structure(path: str | Path, allowed: tuple[str, ...] = ELEMENT_ORDER) 
         raise StructureError(f"structure file {path} is not periodic in three dimensions")
     unknown = sorted(set(atoms.get_chemical_symbols()) - set(allowed))
     if unknown:
-        raise StructureError(f"structure file {path} has elements {unknown} outside {list(allowed)}")
+        raise StructureError(
+            f"structure file {path} has elements {unknown} outside {list(allowed)}"
+        )
     return atoms
 
 
 def supercell_repeats(atoms: Atoms, n_atoms: int) -> tuple[int, int, int]:
-    """Repeats (n1, n2, n3) giving about ``n_atoms`` atoms in a cell as close to cubic as possible."""
+    """Repeats (n1, n2, n3) giving about ``n_atoms`` atoms in a cell close to cubic."""
     lengths = atoms.cell.lengths()
     best, best_key = (1, 1, 1), None
     n_max = max(1, int(np.ceil((2 * n_atoms / len(atoms)) ** (1 / 3))) + 2)

@@ -8,11 +8,12 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# the science package, importable by every job even without a pip install
+# The science package (src/lpsflow) is importable here and in every job, also in conda
+# environments that do not pip-install it: jobs inherit PYTHONPATH (set, not required).
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (SRC, os.environ.get("PYTHONPATH")) if p
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
 from lpsflow import config as lpsconfig  # noqa: E402
@@ -51,7 +52,10 @@ def replicas_of(wildcards):
 
 def batches_of(wildcards):
     comp = COMPOSITIONS[wildcards.comp]
-    return [batch_manifest(wildcards.comp, b) for b in range(lpsconfig.n_batches(config, comp))]
+    return [
+        batch_manifest(wildcards.comp, b)
+        for b in range(lpsconfig.n_batches(config, comp))
+    ]
 
 
 def final_targets():

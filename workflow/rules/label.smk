@@ -7,16 +7,16 @@ rule label_batch:
         frames="results/init/{comp}/frames.extxyz",
     output:
         manifest="results/init/{comp}/labels/batch_{batch}.csv",
-    params:
-        dft=DFT,
-        frames_per_job=config["dft"]["frames_per_job"],
-    threads: config["dft"]["threads"]
     log:
         "logs/label/{comp}/batch_{batch}.log",
     benchmark:
         "benchmarks/label/{comp}/batch_{batch}.tsv"
     conda:
         "../../envs/cp2k.yaml"
+    threads: config["dft"]["threads"]
+    params:
+        dft=DFT,
+        frames_per_job=config["dft"]["frames_per_job"],
     script:
         "../scripts/label_batch.py"
 
@@ -28,13 +28,13 @@ rule collect_labels:
     output:
         data=directory("results/init/{comp}/data"),
         labels="results/init/{comp}/labels.csv",
-    params:
-        store=DFT["store"],
-        type_map=TYPE_MAP,
     log:
         "logs/init/{comp}/collect.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        store=DFT["store"],
+        type_map=TYPE_MAP,
     script:
         "../scripts/collect_labels.py"
 

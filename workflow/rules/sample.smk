@@ -5,13 +5,13 @@
 rule sample_structure:
     output:
         cell="results/sample/{comp}/replica_{replica}.extxyz",
-    params:
-        composition=lambda wc: COMPOSITIONS[wc.comp],
-        sampling=config["sampling"],
     log:
         "logs/sample/{comp}/replica_{replica}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        composition=lambda wc: COMPOSITIONS[wc.comp],
+        sampling=config["sampling"],
     script:
         "../scripts/sample_structure.py"
 
@@ -22,11 +22,11 @@ rule perturb_structures:
         cells=replicas_of,
     output:
         frames="results/init/{comp}/frames.extxyz",
-    params:
-        init=config["init"],
     log:
         "logs/init/{comp}/perturb.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        init=config["init"],
     script:
         "../scripts/perturb_structures.py"

@@ -14,7 +14,9 @@ per_job = snakemake.params.frames_per_job
 batch = int(snakemake.wildcards.batch)
 frames = read(snakemake.input.frames, index=f"{batch * per_job}:{(batch + 1) * per_job}")
 engine = get_engine(dft["engine"], dft, threads=snakemake.threads)
-rows = label_batch(frames, engine, LabelStore(dft["store"]), dft["max_attempts"], dft["retry_failed"])
+rows = label_batch(
+    frames, engine, LabelStore(dft["store"]), dft["max_attempts"], dft["retry_failed"]
+)
 table = pd.DataFrame(rows)
 log.info("batch %d: %s", batch, table["status"].value_counts().to_dict())
 table.to_csv(snakemake.output.manifest, index=False)

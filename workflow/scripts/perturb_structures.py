@@ -11,7 +11,10 @@ frames = []
 for replica, path in enumerate(snakemake.input.cells):
     cell = read(path)
     frames += perturbed_frames(
-        cell, init["n_perturb"], init["atom_displacement"], init["cell_strain"],
+        cell,
+        init["n_perturb"],
+        init["atom_displacement"],
+        init["cell_strain"],
         seed=init["seed"] * 1000 + replica,
     )
 for index, frame in enumerate(frames):

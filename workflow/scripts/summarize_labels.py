@@ -9,8 +9,12 @@ table = pd.concat([pd.read_csv(p) for p in snakemake.input.labels], ignore_index
 summary = (
     table.assign(ok=table["status"].eq("ok"), failed=table["status"].eq("failed"))
     .groupby("composition")
-    .agg(frames=("key", "size"), labelled=("ok", "sum"), failed=("failed", "sum"),
-         engine_runs=("engine_runs", "sum"))
+    .agg(
+        frames=("key", "size"),
+        labelled=("ok", "sum"),
+        failed=("failed", "sum"),
+        engine_runs=("engine_runs", "sum"),
+    )
     .reset_index()
 )
 summary.to_csv(snakemake.output.summary, index=False)

@@ -48,16 +48,17 @@ def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
     n_elec = sum(VALENCE[el] for el in atoms.get_chemical_symbols())
     added_mos = max(10, int(0.2 * n_elec / 2))
     kinds = "\n".join(
-        f"    &KIND {el}\n      BASIS_SET {s['basis']}\n      POTENTIAL {s['potential']}\n    &END KIND"
+        f"    &KIND {el}\n      BASIS_SET {s['basis']}\n"
+        f"      POTENTIAL {s['potential']}\n    &END KIND"
         for el in sorted(set(atoms.get_chemical_symbols()))
     )
     coords = "\n".join(
         f"      {el} {x:.8f} {y:.8f} {z:.8f}"
-        for el, (x, y, z) in zip(atoms.get_chemical_symbols(), atoms.positions)
+        for el, (x, y, z) in zip(atoms.get_chemical_symbols(), atoms.positions, strict=True)
     )
     cell = "\n".join(
         f"      {name} {v[0]:.8f} {v[1]:.8f} {v[2]:.8f}"
-        for name, v in zip("ABC", np.asarray(atoms.cell))
+        for name, v in zip("ABC", np.asarray(atoms.cell), strict=True)
     )
     vdw = ""
     if DISPERSION[s["dispersion"]]:

@@ -1,0 +1,38 @@
+# One-command set-up, demo and tests. Works on a fresh Debian/Ubuntu machine:
+#   make demo   # venv + pip install + CP2K (apt, as root) + the demo campaign
+#   make test   # the same set-up + the whole test suite (what CI runs)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CORES  ?= 2
+
+.PHONY: setup cp2k demo test lint clean-demo
+
+setup: $(VENV)/.installed cp2k
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+# CP2K from the distribution's packages when cp2k.psmp is missing (root only).
+cp2k:
+	@if command -v cp2k.psmp >/dev/null 2>&1; then \
+	  echo "cp2k.psmp found: $$(command -v cp2k.psmp)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cp2k; \
+	else \
+	  echo "cp2k.psmp is missing. Install CP2K (Debian/Ubuntu: sudo apt-get install cp2k," \
+	       "or load your cluster's CP2K module) and run make again." >&2; exit 1; \
+	fi
+
+demo: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check src tests workflow/scripts
+	$(BIN)/snakemake --lint --configfile config/demo.yaml

@@ -1,0 +1,87 @@
+import pytest
+import yaml
+from conftest import REPO, validated
+from snakemake.exceptions import WorkflowError
+
+from lpsflow.config import ConfigError, check, n_batches, resolve_dft, type_map
+
+BASE = {"compositions": [{"name": "LPS75", "x": 0.75, "n_atoms": 48}]}
+
+
+def test_shipped_configs_validate_and_pass_checks():
+    for name in ("config.yaml", "demo.yaml"):
+        config = validated(yaml.safe_load((REPO / "config" / name).read_text()))
+        check(config)
+
+
+def test_defaults_filled():
+    config = validated(BASE)
+    comp = config["compositions"][0]
+    assert comp["density"] == 1.9 and comp["replicas"] == 1
+    assert config["dft"]["basis"] == "DZVP-MOLOPT-SR-GTH" and config["dft"]["scf"]["max_scf"] == 100
+    assert config["init"]["n_perturb"] == 5
+
+
+def test_cheap_preset_overrides_basis_and_cutoff():
+    dft = resolve_dft(validated({**BASE, "dft": {"preset": "cheap"}})["dft"])
+    assert (dft["basis"], dft["cutoff"]) == ("SZV-MOLOPT-SR-GTH", 250)
+
+
+def test_type_map_in_fixed_order():
+    config = validated(
+        {
+            "compositions": [
+                {"name": "a", "x": 0.75, "n_atoms": 48, "halide": "I", "halide_fraction": 0.1},
+                {"name": "b", "x": 0.7, "n_atoms": 42, "oxygen_fraction": 0.1},
+            ]
+        }
+    )
+    assert type_map(config) == ["Li", "P", "S", "O", "I"]
+    assert type_map(validated(BASE)) == ["Li", "P", "S"]
+
+
+def test_batches():
+    config = validated({**BASE, "init": {"n_perturb": 7}, "dft": {"frames_per_job": 3}})
+    config["compositions"][0]["replicas"] = 2
+    assert n_batches(config, config["compositions"][0]) == 5
+
+
+@pytest.mark.parametrize(
+    "change,key",
+    [
+        ({"x": 1.4}, "x"),
+        ({"x": 0.3}, "x"),
+        ({"n_atoms": -4}, "n_atoms"),
+        ({"density": -1.0}, "density"),
+        ({"halide": "F", "halide_fraction": 0.1}, "halide"),
+        ({"name": "bad name"}, "name"),
+    ],
+)
+def test_schema_rejects_bad_composition(change, key):
+    config = {"compositions": [{**BASE["compositions"][0], **change}]}
+    with pytest.raises(WorkflowError) as err:
+        validated(config)
+    assert f"On instance['compositions'][0]['{key}']" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "config,key",
+    [
+        ({"compositions": [BASE["compositions"][0]] * 2}, "duplicate"),
+        ({"compositions": [{"name": "a", "n_atoms": 48}]}, "exactly one of 'x'"),
+        (
+            {"compositions": [{"name": "a", "x": 0.7, "n_atoms": 48, "halide_fraction": 0.1}]},
+            "halide",
+        ),
+        ({**BASE, "type_map": ["Li", "S"]}, "type_map"),
+        ({**BASE, "type_map": ["S", "P", "Li"]}, "type_map"),
+        (
+            {"compositions": [{"name": "a", "structure": "/nonexistent.cif", "n_atoms": 48}]},
+            "structure",
+        ),
+        ({"compositions": [{"name": "a", "x": 0.61, "n_atoms": 10}]}, "n_atoms"),
+    ],
+)
+def test_checks_reject_cross_key_errors(config, key):
+    with pytest.raises(ConfigError, match=key):
+        check(validated(config))
