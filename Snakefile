@@ -10,10 +10,14 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/label.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/explore.smk"
+include: "workflow/rules/select.smk"
+include: "workflow/rules/loop.smk"
 
 
 # ---- targets ----
 rule all:
     default_target: True
     input:
-        final_targets(),
+        final_targets,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 from lpsflow.stoichiometry import ELEMENT_ORDER, solve
 from lpsflow.structures import StructureError, check_structure
@@ -79,6 +80,14 @@ def check(config: dict) -> None:
                     f"{where}.n_atoms: {comp['n_atoms']} atoms cannot represent x={comp['x']} "
                     f"(closest x={stoich.x:.3f}); use a larger cell"
                 )
+    sel = config.get("select", {})
+    if sel and not sel["trust_lo"] < sel["trust_hi"]:
+        raise ConfigError(
+            f"select.trust_lo ({sel['trust_lo']}) must be below select.trust_hi ({sel['trust_hi']})"
+        )
+    template = config.get("train", {}).get("template")
+    if template and not Path(template).is_file():
+        raise ConfigError(f"train.template: file {template} not found")
     if config.get("type_map"):
         tm = config["type_map"]
         missing = sorted(used - set(tm))

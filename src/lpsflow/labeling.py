@@ -91,6 +91,7 @@ def label_batch(
         result = label_frame(frame, engine, store, max_attempts, retry_failed)
         rows.append(
             {
+                "composition": frame.info.get("composition", ""),
                 "frame": frame.info.get("index", len(rows)),
                 "replica": frame.info.get("replica", -1),
                 "key": result.key,

@@ -16,7 +16,11 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
+import json  # noqa: E402
+import math  # noqa: E402
+
 from lpsflow import config as lpsconfig  # noqa: E402
+from lpsflow.exploration import schedule_jobs  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -27,12 +31,18 @@ except lpsconfig.ConfigError as err:
 COMPOSITIONS = {c["name"]: c for c in config["compositions"]}
 TYPE_MAP = lpsconfig.type_map(config)
 DFT = lpsconfig.resolve_dft(config["dft"])
+N_MODELS = config["train"]["n_models"]
+MAX_ITERATIONS = config["loop"]["max_iterations"]
+EXPLORE_JOBS = schedule_jobs(config["explore"]["schedule"])
 
 
 wildcard_constraints:
     comp="|".join(COMPOSITIONS),
     replica=r"\d+",
     batch=r"\d+",
+    iter=r"\d{3}",
+    model=r"\d+",
+    job=r"\d+",
 
 
 # ---- paths ----
@@ -58,5 +68,97 @@ def batches_of(wildcards):
     ]
 
 
-def final_targets():
-    return ["results/init/summary.csv"]
+def it(i):
+    """Iteration number as used in paths (iter_000, iter_001, ...)."""
+    return f"{int(i):03d}"
+
+
+def models(iteration):
+    return [
+        f"results/iter_{it(iteration)}/train/model_{m}/graph.pb" for m in range(N_MODELS)
+    ]
+
+
+def models_of(wildcards):
+    return models(wildcards.iter)
+
+
+def labels_before(wildcards):
+    """Label tables that feed the training data of iteration ``iter``."""
+    init = expand("results/init/{comp}/labels.csv", comp=COMPOSITIONS)
+    earlier = [f"results/iter_{it(j)}/label/labels.csv" for j in range(int(wildcards.iter))]
+    return init + earlier
+
+
+def init_graph(wildcards):
+    """Previous iteration's model of the same member, unless training from scratch."""
+    i = int(wildcards.iter)
+    if i == 0 or config["train"]["from_scratch"]:
+        return []
+    return f"results/iter_{it(i - 1)}/train/model_{wildcards.model}/graph.pb"
+
+
+def start_frame(wildcards):
+    """Iteration 0 starts from a sampled cell; later ones from the previous run's last frame."""
+    i, job = int(wildcards.iter), int(wildcards.job)
+    if i == 0:
+        return sample_path(wildcards.comp, job % COMPOSITIONS[wildcards.comp]["replicas"])
+    return f"results/iter_{it(i - 1)}/explore/{wildcards.comp}/job_{job}/final.extxyz"
+
+
+def explore_runs(wildcards, name):
+    return [
+        f"results/iter_{wildcards.iter}/explore/{comp}/job_{j}/{name}"
+        for comp in COMPOSITIONS
+        for j in range(len(EXPLORE_JOBS))
+    ]
+
+
+def verdict(iteration):
+    """Selection verdict of an iteration (waits for its checkpoint)."""
+    path = checkpoints.select_candidates.get(iter=it(iteration)).output.verdict
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def candidate_batches(wildcards):
+    n = verdict(wildcards.iter)["n_selected"]
+    per_job = config["dft"]["frames_per_job"]
+    return [
+        f"results/iter_{wildcards.iter}/label/batch_{b}.csv"
+        for b in range(math.ceil(n / per_job))
+    ]
+
+
+def final_iteration():
+    """First converged (or stalled) iteration, or the last allowed one (walks the checkpoints)."""
+    for i in range(MAX_ITERATIONS):
+        if verdict(i)["stop"]:
+            return i
+    return MAX_ITERATIONS - 1
+
+
+def final_models(wildcards):
+    return models(final_iteration())
+
+
+def final_dataset(wildcards):
+    return f"results/iter_{it(final_iteration())}/data"
+
+
+def loop_tables(wildcards):
+    last = final_iteration()
+    return {
+        "rmse": [f"results/iter_{it(i)}/train/rmse.csv" for i in range(last + 1)],
+        "ratios": [f"results/iter_{it(i)}/select/ratios.csv" for i in range(last + 1)],
+        "datasets": [f"results/iter_{it(i)}/dataset.csv" for i in range(last + 1)],
+        "verdicts": [f"results/iter_{it(i)}/select/verdict.json" for i in range(last + 1)],
+    }
+
+
+def final_targets(wildcards):
+    return [
+        "results/init/summary.csv",
+        "results/loop/iterations.csv",
+        "results/model/manifest.json",
+    ]

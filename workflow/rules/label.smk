@@ -52,3 +52,37 @@ rule summarize_labels:
         "../../envs/analysis.yaml"
     script:
         "../scripts/summarize_labels.py"
+
+
+# ---- label one batch of an iteration's candidates (same store, same script) ----
+rule label_candidates:
+    input:
+        frames="results/iter_{iter}/select/candidates.extxyz",
+    output:
+        manifest="results/iter_{iter}/label/batch_{batch}.csv",
+    params:
+        dft=DFT,
+        frames_per_job=config["dft"]["frames_per_job"],
+    threads: config["dft"]["threads"]
+    log:
+        "logs/iter_{iter}/label/batch_{batch}.log",
+    benchmark:
+        "benchmarks/iter_{iter}/label/batch_{batch}.tsv"
+    conda:
+        "../../envs/cp2k.yaml"
+    script:
+        "../scripts/label_batch.py"
+
+
+# ---- all labels of an iteration's candidates ----
+rule collect_candidate_labels:
+    input:
+        manifests=candidate_batches,
+    output:
+        labels="results/iter_{iter}/label/labels.csv",
+    log:
+        "logs/iter_{iter}/label/collect.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/concat_tables.py"

@@ -8,7 +8,6 @@ from lpsflow.store import LabelStore
 
 log = to_file(snakemake.log[0])
 table = pd.concat([pd.read_csv(p) for p in snakemake.input.manifests], ignore_index=True)
-table.insert(0, "composition", snakemake.wildcards.comp)
 systems = gather(LabelStore(snakemake.params.store), list(table["key"]), snakemake.params.type_map)
 n = write_deepmd(systems, snakemake.output.data)
 log.info("%d labelled frames of %d written", n, len(table))

@@ -1,0 +1,181 @@
+"""Candidate selection from model deviation, as in DP-GEN.
+
+Frames whose largest atomic force deviation lies in [trust_lo, trust_hi) are candidates
+for DFT, below are accurate, at or above are failed (too far from the data to trust, and
+usually unphysical). With ``relative`` trust levels DeePMD writes the deviation divided by
+(|F| + level) and the trust levels are dimensionless.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ACCURATE, CANDIDATE, FAILED = "accurate", "candidate", "failed"
+
+
+def read_model_devi(path: str | Path) -> pd.DataFrame:
+    """DeePMD's model_devi.out as a table (columns from its header: step, max_devi_f, ...)."""
+    path = Path(path)
+    with open(path) as fh:
+        header = fh.readline().lstrip("#").split()
+    data = np.loadtxt(path, ndmin=2)
+    if data.size == 0:
+        return pd.DataFrame(columns=header)
+    return pd.DataFrame(data, columns=header[: data.shape[1]])
+
+
+def classify(max_devi_f: np.ndarray, trust_lo: float, trust_hi: float) -> np.ndarray:
+    """accurate / candidate / failed for each frame."""
+    if not trust_lo < trust_hi:
+        raise ValueError(f"trust_lo ({trust_lo}) must be below trust_hi ({trust_hi})")
+    devi = np.asarray(max_devi_f, dtype=float)
+    return np.where(devi < trust_lo, ACCURATE, np.where(devi < trust_hi, CANDIDATE, FAILED))
+
+
+def farthest_points(features: np.ndarray, k: int, start: int = 0) -> list[int]:
+    """Indices of ``k`` rows chosen by farthest-point sampling, beginning at ``start``."""
+    n = len(features)
+    if k >= n:
+        return list(range(n))
+    chosen = [start]
+    dist = np.linalg.norm(features - features[start], axis=1)
+    while len(chosen) < k:
+        nxt = int(np.argmax(dist))
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.linalg.norm(features - features[nxt], axis=1))
+    return chosen
+
+
+def pick(
+    deviation: np.ndarray,
+    k: int,
+    method: str,
+    rng: np.random.Generator,
+    features: np.ndarray | None = None,
+) -> list[int]:
+    """Choose up to ``k`` of the candidate frames (indices into ``deviation``).
+
+    ``fps``: farthest-point sampling on ``features`` starting from the largest deviation;
+    ``random``: uniform without replacement.
+    """
+    n = len(deviation)
+    if n <= k:
+        return list(range(n))
+    if method == "random":
+        return sorted(int(i) for i in rng.choice(n, size=k, replace=False))
+    if method == "fps":
+        return sorted(farthest_points(features, k, start=int(np.argmax(deviation))))
+    raise ValueError(f"unknown selection method {method!r}")
+
+
+def ratios(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Counts and fractions of accurate, candidate and failed frames grouped by ``by``."""
+    counts = table.groupby(by)["class"].value_counts().unstack(fill_value=0)
+    counts = counts.reindex(columns=[ACCURATE, CANDIDATE, FAILED], fill_value=0)
+    total = counts.sum(axis=1)
+    out = counts.copy()
+    out["frames"] = total
+    for col in (ACCURATE, CANDIDATE, FAILED):
+        out[f"{col}_ratio"] = counts[col] / total.where(total > 0)
+    return out.reset_index()
+
+
+def loop_status(per_composition: pd.DataFrame, accurate_ratio: float, n_selected: int) -> str:
+    """``converged`` when every composition is accurate enough or nothing is left to label
+    and nothing failed; ``stalled`` when no candidate exists but frames failed (labelling
+    cannot improve the model: lower trust_lo or raise trust_hi); else ``continue``."""
+    accurate = per_composition["accurate_ratio"].fillna(0.0)
+    if len(per_composition) and (accurate >= accurate_ratio).all():
+        return "converged"
+    if n_selected == 0:
+        failed = per_composition.get("failed", pd.Series(dtype=float)).sum()
+        return "stalled" if failed > 0 else "converged"
+    return "continue"
+
+
+def explored_frames(model_devi: str | Path, dump: str | Path, type_map: list[str]):
+    """(table, frames) of one exploration job: deviation rows aligned with dumped frames."""
+    from lpsflow.exploration import read_trajectory
+
+    table = read_model_devi(model_devi)
+    frames = read_trajectory(Path(dump), type_map)
+    n = min(len(table), len(frames))  # equal unless the run was cut short
+    return table.iloc[:n].reset_index(drop=True), frames[:n]
+
+
+def select_iteration(
+    runs: list[dict], graph: str, type_map: list[str], settings: dict, accurate_ratio: float
+):
+    """Classify every explored frame and choose each composition's candidates.
+
+    ``runs``: one dict per exploration job with composition, job, temperature, devi, traj.
+    Returns (frames table, candidate Atoms list, ratios table, verdict dict).
+    """
+    from lpsflow.evaluation import frame_features
+
+    rng = np.random.default_rng(settings["seed"])
+    rows, pool = [], {}
+    for run in runs:
+        table, frames = explored_frames(run["devi"], run["traj"], type_map)
+        classes = classify(table["max_devi_f"], settings["trust_lo"], settings["trust_hi"])
+        for idx, (step, devi, cls) in enumerate(
+            zip(table["step"], table["max_devi_f"], classes, strict=True)
+        ):
+            rows.append(
+                {
+                    "composition": run["composition"],
+                    "job": run["job"],
+                    "temperature": run["temperature"],
+                    "step": int(step),
+                    "max_devi_f": float(devi),
+                    "class": cls,
+                }
+            )
+            if cls == CANDIDATE:
+                frame = frames[idx]
+                frame.info.update(
+                    composition=run["composition"],
+                    job=run["job"],
+                    step=int(step),
+                    max_devi_f=float(devi),
+                )
+                pool.setdefault(run["composition"], []).append(frame)
+    frames_table = pd.DataFrame(
+        rows, columns=["composition", "job", "temperature", "step", "max_devi_f", "class"]
+    )
+    chosen = []
+    for comp, frames in pool.items():
+        devi = np.array([f.info["max_devi_f"] for f in frames])
+        k = settings["max_per_composition"]
+        features = (
+            frame_features(graph, frames, type_map)
+            if settings["method"] == "fps" and len(frames) > k
+            else None
+        )
+        chosen += [frames[i] for i in pick(devi, k, settings["method"], rng, features)]
+    for index, frame in enumerate(chosen):
+        frame.info["index"] = index
+    by_temp = (
+        ratios(frames_table, ["composition", "job", "temperature"]) if rows else pd.DataFrame()
+    )
+    per_comp = (
+        ratios(frames_table, ["composition"])
+        if rows
+        else pd.DataFrame(columns=["composition", "accurate_ratio"])
+    )
+    per_comp["job"] = "all"
+    table = pd.concat([by_temp, per_comp], ignore_index=True)
+    status = loop_status(per_comp, accurate_ratio, len(chosen))
+    verdict = {
+        "status": status,
+        "converged": status == "converged",
+        "stop": status != "continue",
+        "n_selected": len(chosen),
+        "accurate_ratio": dict(
+            zip(per_comp["composition"], per_comp["accurate_ratio"].astype(float), strict=True)
+        ),
+    }
+    return frames_table, chosen, table, verdict

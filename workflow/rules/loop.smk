@@ -1,0 +1,34 @@
+# The end of the loop: per-iteration tables and the exported final model.
+
+
+# ---- one table of every iteration: data size, RMSE, selection ratios ----
+rule summarize_iterations:
+    input:
+        unpack(loop_tables),
+    output:
+        table="results/loop/iterations.csv",
+    log:
+        "logs/loop/summarize.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/summarize_iterations.py"
+
+
+# ---- the final ensemble, its compressed model and its data in results/model/ ----
+rule export_model:
+    input:
+        models=final_models,
+        data=final_dataset,
+    output:
+        manifest="results/model/manifest.json",
+    params:
+        type_map=TYPE_MAP,
+        compress=True,
+    threads: config["train"]["threads"]
+    log:
+        "logs/loop/export_model.log",
+    conda:
+        "../../envs/deepmd.yaml"
+    script:
+        "../scripts/export_model.py"

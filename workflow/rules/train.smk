@@ -1,0 +1,76 @@
+# Stage 3: ensemble DeePMD training on all labelled data (lpsflow.dataset, lpsflow.training).
+
+
+# ---- training and held-out test data of one iteration ----
+rule build_dataset:
+    input:
+        labels=labels_before,
+    output:
+        data=directory("results/iter_{iter}/data"),
+        table="results/iter_{iter}/dataset.csv",
+    params:
+        store=DFT["store"],
+        type_map=TYPE_MAP,
+        test_fraction=config["train"]["test_fraction"],
+    log:
+        "logs/iter_{iter}/build_dataset.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/build_dataset.py"
+
+
+# ---- descriptor sel from neighbour statistics of the first data (fixed afterwards) ----
+rule compute_sel:
+    input:
+        data="results/iter_000/data",
+    output:
+        sel="results/iter_000/train/sel.json",
+    params:
+        template=config["train"]["template"],
+        type_map=TYPE_MAP,
+        factor=config["train"]["sel_factor"],
+    log:
+        "logs/iter_000/compute_sel.log",
+    conda:
+        "../../envs/deepmd.yaml"
+    script:
+        "../scripts/compute_sel.py"
+
+
+# ---- one ensemble member: dp --tf train, then freeze ----
+rule train_model:
+    input:
+        data="results/iter_{iter}/data",
+        sel="results/iter_000/train/sel.json",
+        init=init_graph,
+    output:
+        graph="results/iter_{iter}/train/model_{model}/graph.pb",
+    params:
+        template=config["train"]["template"],
+        type_map=TYPE_MAP,
+        train=config["train"],
+    threads: config["train"]["threads"]
+    log:
+        "logs/iter_{iter}/train/model_{model}.log",
+    benchmark:
+        "benchmarks/iter_{iter}/train/model_{model}.tsv"
+    conda:
+        "../../envs/deepmd.yaml"
+    script:
+        "../scripts/train_model.py"
+
+
+# ---- energy, force and virial RMSE of every member, per composition ----
+rule test_models:
+    input:
+        models=models_of,
+        data="results/iter_{iter}/data",
+    output:
+        rmse="results/iter_{iter}/train/rmse.csv",
+    log:
+        "logs/iter_{iter}/test_models.log",
+    conda:
+        "../../envs/deepmd.yaml"
+    script:
+        "../scripts/test_models.py"

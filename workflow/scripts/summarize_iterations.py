@@ -1,0 +1,19 @@
+"""Adapter: the per-iteration table of data size, RMSE and selection ratios (lpsflow.loop)."""
+
+import json
+
+import pandas as pd
+
+from lpsflow.joblog import to_file
+from lpsflow.loop import iteration_table
+
+log = to_file(snakemake.log[0])
+inp = snakemake.input
+table = iteration_table(
+    [pd.read_csv(p) for p in inp.rmse],
+    [pd.read_csv(p) for p in inp.ratios],
+    [pd.read_csv(p) for p in inp.datasets],
+    [json.load(open(p)) for p in inp.verdicts],
+)
+log.info("\n%s", table.to_string(index=False))
+table.to_csv(snakemake.output.table, index=False)

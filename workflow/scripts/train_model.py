@@ -1,0 +1,25 @@
+"""Adapter: train and freeze one ensemble member (lpsflow.training)."""
+
+import json
+from pathlib import Path
+
+from lpsflow.joblog import to_file
+from lpsflow.training import deepmd_input, system_dirs, train_member
+
+log = to_file(snakemake.log[0])
+p, wc = snakemake.params, snakemake.wildcards
+member = int(wc.model)
+init = snakemake.input.init or None  # empty when training from scratch
+init = init if isinstance(init, str) or init is None else init[0]
+inp = deepmd_input(
+    json.load(open(p.template)),
+    type_map=p.type_map,
+    sel=json.load(open(snakemake.input.sel))["sel"],
+    seed=p.train["seed"] + 10 * member,
+    steps=p.train["init_steps"] if init else p.train["steps"],
+    train_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/train")],
+    valid_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/test")],
+)
+log.info("member %d, %d steps, from %s", member, inp["training"]["numb_steps"], init or "scratch")
+with open(snakemake.log[0], "a") as dp_log:
+    train_member(inp, Path(snakemake.output.graph).parent, snakemake.threads, dp_log, init)
