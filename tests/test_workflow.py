@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -20,6 +21,8 @@ def run_workflow(workdir: Path, config: dict, *args: str, check: bool = True, en
     """Run the repository's workflow in ``workdir`` with ``config`` as config/config.yaml."""
     (workdir / "config").mkdir(parents=True, exist_ok=True)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    for template in (REPO / "config").glob("*.json"):
+        shutil.copy(template, workdir / "config" / template.name)
     cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
@@ -83,7 +86,7 @@ def test_demo_labels_two_compositions_and_never_twice(tmp_path):
     config["dft"].update(command=str(COUNTING_CP2K), frames_per_job=1)
     calls = tmp_path / "calls.txt"
     env = {"CP2K_CALL_LOG": str(calls)}
-    run_workflow(tmp_path, config, env=env)
+    run_workflow(tmp_path, config, "results/init/summary.csv", env=env)
     summary = pd.read_csv(tmp_path / "results/init/summary.csv").set_index("composition")
     assert summary.loc["LPS75", "labelled"] == 2 and summary.loc["LPS80", "labelled"] == 2
     assert len(calls.read_text().splitlines()) == 4
@@ -94,11 +97,63 @@ def test_demo_labels_two_compositions_and_never_twice(tmp_path):
         assert len((data[0] / "type.raw").read_text().split()) == n_atoms
         assert (data[0] / "set.000" / "virial.npy").exists()
     # upstream and labelling jobs rerun: every label comes from the store
-    run_workflow(tmp_path, config, "--forcerun", "perturb_structures", env=env)
+    run_workflow(
+        tmp_path, config, "results/init/summary.csv", "--forcerun", "perturb_structures", env=env
+    )
     assert len(calls.read_text().splitlines()) == 4
     labels = pd.read_csv(tmp_path / "results/init/LPS75/labels.csv")
     assert labels["reused"].all() and labels["engine_runs"].sum() == 0
     # nothing left to do
+    proc = run_workflow(tmp_path, config, "results/init/summary.csv", "-n", env=env)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def tiny_campaign() -> dict:
+    """Two compositions of 16 and 19 atoms, 2 tiny models, 2 iterations: minutes on 2 cores."""
+    config = shipped("demo.yaml")
+    config["compositions"] = [
+        {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
+        {"name": "LPS80", "x": 0.80, "n_atoms": 19, "replicas": 1},
+    ]
+    config["init"] = {"n_perturb": 4}
+    config["dft"].update(frames_per_job=2, command=str(COUNTING_CP2K))
+    config["train"].update(n_models=2, steps=200, init_steps=100, test_fraction=0.3)
+    config["explore"].update(schedule=[{"ensemble": "nvt", "temperature": 600}], steps=[200])
+    config["select"].update(max_per_composition=2)
+    config["loop"] = {"max_iterations": 2, "accurate_ratio": 0.99}
+    return config
+
+
+@pytest.mark.slow
+@needs_cp2k()
+def test_tiny_campaign_two_iterations(tmp_path):
+    """Real CP2K, DeePMD-kit and LAMMPS: two loop iterations and the exported model."""
+    calls = tmp_path / "calls.txt"
+    env = {"CP2K_CALL_LOG": str(calls)}
+    config = tiny_campaign()
+    run_workflow(tmp_path, config, env=env)
+    res = tmp_path / "results"
+    table = pd.read_csv(res / "loop" / "iterations.csv")
+    assert sorted(table["iteration"].unique()) == [0, 1]
+    sizes = table.assign(n=table["n_train"] + table["n_test"]).groupby("iteration")["n"].sum()
+    assert sizes[1] > sizes[0]  # iteration 1 trains on the labelled candidates of iteration 0
+    assert np.isfinite(table["train_rmse_f"]).all() and np.isfinite(table["accurate_ratio"]).all()
+    assert np.isfinite(table["test_rmse_f"]).any()
+    rmse = pd.read_csv(res / "iter_001" / "train" / "rmse.csv")
+    assert (
+        set(rmse["model"]) == {0, 1}
+        and np.isfinite(rmse.loc[rmse["split"] == "train", "rmse_e"]).all()
+    )
+    # iteration 0 candidates were labelled by CP2K and joined iteration 1's data
+    cands = pd.read_csv(res / "iter_000" / "label" / "labels.csv")
+    data1 = pd.read_csv(res / "iter_001" / "dataset.csv")
+    assert set(cands.loc[cands["status"] == "ok", "key"]) <= set(data1["key"])
+    assert len(calls.read_text().splitlines()) == 8 + cands["engine_runs"].sum()
+    model = res / "model"
+    for name in ("graph_0.pb", "graph_1.pb", "graph_0_compressed.pb", "input_0.json"):
+        assert (model / name).stat().st_size > 0
+    assert list((model / "data" / "train").glob("*/set.000/virial.npy"))
+    assert not list(res.glob("iter_*/explore/*/*/traj.dump"))  # trajectories are temporary
+    assert not list(res.glob("iter_*/train/*/model.ckpt*"))
     proc = run_workflow(tmp_path, config, "-n", env=env)
     assert "Nothing to be done" in proc.stdout + proc.stderr
-    shutil.rmtree(tmp_path / "results" / "store" / "tmp", ignore_errors=True)

@@ -107,6 +107,40 @@ def run_md(
         )
 
 
+def run_schedule(
+    starts: list[Atoms],
+    jobs: list[dict],
+    models: list[str],
+    type_map: list[str],
+    root: Path,
+    *,
+    seed: int,
+    workers: int,
+    **md,
+) -> None:
+    """Run every schedule job j from ``starts[j]`` in ``root/job_<j>``, ``workers`` at a time.
+
+    Each LAMMPS process uses one thread; one Snakemake job per composition and iteration
+    keeps the DAG small (the cost of re-evaluating it grows with jobs x iterations).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(j: int) -> None:
+        run_md(
+            starts[j],
+            jobs[j],
+            models,
+            type_map,
+            root / f"job_{j}",
+            seed=seed + 101 * j,
+            threads=1,
+            **md,
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        list(pool.map(one, range(len(jobs))))  # list() re-raises the first failure
+
+
 def _resolve(argv: list[str]) -> list[str]:
     """A bare ``lmp`` means the LAMMPS installed with deepmd-kit beside this Python."""
     return [python_tool("lmp") if a == "lmp" else a for a in argv]

@@ -147,7 +147,7 @@ def select_iteration(
         rows, columns=["composition", "job", "temperature", "step", "max_devi_f", "class"]
     )
     chosen = []
-    for comp, frames in pool.items():
+    for frames in pool.values():
         devi = np.array([f.info["max_devi_f"] for f in frames])
         k = settings["max_per_composition"]
         features = (

@@ -42,7 +42,6 @@ wildcard_constraints:
     batch=r"\d+",
     iter=r"\d{3}",
     model=r"\d+",
-    job=r"\d+",
 
 
 # ---- paths ----
@@ -75,7 +74,8 @@ def it(i):
 
 def models(iteration):
     return [
-        f"results/iter_{it(iteration)}/train/model_{m}/graph.pb" for m in range(N_MODELS)
+        f"results/iter_{it(iteration)}/train/model_{m}/graph.pb"
+        for m in range(N_MODELS)
     ]
 
 
@@ -86,7 +86,9 @@ def models_of(wildcards):
 def labels_before(wildcards):
     """Label tables that feed the training data of iteration ``iter``."""
     init = expand("results/init/{comp}/labels.csv", comp=COMPOSITIONS)
-    earlier = [f"results/iter_{it(j)}/label/labels.csv" for j in range(int(wildcards.iter))]
+    earlier = [
+        f"results/iter_{it(j)}/label/labels.csv" for j in range(int(wildcards.iter))
+    ]
     return init + earlier
 
 
@@ -98,12 +100,24 @@ def init_graph(wildcards):
     return f"results/iter_{it(i - 1)}/train/model_{wildcards.model}/graph.pb"
 
 
-def start_frame(wildcards):
-    """Iteration 0 starts from a sampled cell; later ones from the previous run's last frame."""
-    i, job = int(wildcards.iter), int(wildcards.job)
+def start_frames(wildcards):
+    """Iteration 0 starts from the sampled cells; later ones from each run's last frame."""
+    i, comp = int(wildcards.iter), wildcards.comp
     if i == 0:
-        return sample_path(wildcards.comp, job % COMPOSITIONS[wildcards.comp]["replicas"])
-    return f"results/iter_{it(i - 1)}/explore/{wildcards.comp}/job_{job}/final.extxyz"
+        n = COMPOSITIONS[comp]["replicas"]
+        return [sample_path(comp, j % n) for j in range(len(EXPLORE_JOBS))]
+    return [
+        f"results/iter_{it(i - 1)}/explore/{comp}/job_{j}/final.extxyz"
+        for j in range(len(EXPLORE_JOBS))
+    ]
+
+
+def explore_outputs(name):
+    """Output files ``name`` of every schedule job of one composition and iteration."""
+    return [
+        f"results/iter_{{iter}}/explore/{{comp}}/job_{j}/{name}"
+        for j in range(len(EXPLORE_JOBS))
+    ]
 
 
 def explore_runs(wildcards, name):
@@ -152,7 +166,9 @@ def loop_tables(wildcards):
         "rmse": [f"results/iter_{it(i)}/train/rmse.csv" for i in range(last + 1)],
         "ratios": [f"results/iter_{it(i)}/select/ratios.csv" for i in range(last + 1)],
         "datasets": [f"results/iter_{it(i)}/dataset.csv" for i in range(last + 1)],
-        "verdicts": [f"results/iter_{it(i)}/select/verdict.json" for i in range(last + 1)],
+        "verdicts": [
+            f"results/iter_{it(i)}/select/verdict.json" for i in range(last + 1)
+        ],
     }
 
 

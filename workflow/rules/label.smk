@@ -60,16 +60,16 @@ rule label_candidates:
         frames="results/iter_{iter}/select/candidates.extxyz",
     output:
         manifest="results/iter_{iter}/label/batch_{batch}.csv",
-    params:
-        dft=DFT,
-        frames_per_job=config["dft"]["frames_per_job"],
-    threads: config["dft"]["threads"]
     log:
         "logs/iter_{iter}/label/batch_{batch}.log",
     benchmark:
         "benchmarks/iter_{iter}/label/batch_{batch}.tsv"
     conda:
         "../../envs/cp2k.yaml"
+    threads: config["dft"]["threads"]
+    params:
+        dft=DFT,
+        frames_per_job=config["dft"]["frames_per_job"],
     script:
         "../scripts/label_batch.py"
 

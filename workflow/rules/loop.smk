@@ -22,13 +22,13 @@ rule export_model:
         data=final_dataset,
     output:
         manifest="results/model/manifest.json",
-    params:
-        type_map=TYPE_MAP,
-        compress=True,
-    threads: config["train"]["threads"]
     log:
         "logs/loop/export_model.log",
     conda:
         "../../envs/deepmd.yaml"
+    threads: config["train"]["threads"]
+    params:
+        type_map=TYPE_MAP,
+        compress=True,
     script:
         "../scripts/export_model.py"

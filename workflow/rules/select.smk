@@ -13,15 +13,15 @@ checkpoint select_candidates:
         frames="results/iter_{iter}/select/frames.csv",
         ratios="results/iter_{iter}/select/ratios.csv",
         verdict="results/iter_{iter}/select/verdict.json",
+    log:
+        "logs/iter_{iter}/select.log",
+    conda:
+        "../../envs/deepmd.yaml"
     params:
         select=config["select"],
         loop=config["loop"],
         jobs=EXPLORE_JOBS,
         compositions=list(COMPOSITIONS),
         type_map=TYPE_MAP,
-    log:
-        "logs/iter_{iter}/select.log",
-    conda:
-        "../../envs/deepmd.yaml"
     script:
         "../scripts/select_candidates.py"

@@ -8,14 +8,14 @@ rule build_dataset:
     output:
         data=directory("results/iter_{iter}/data"),
         table="results/iter_{iter}/dataset.csv",
-    params:
-        store=DFT["store"],
-        type_map=TYPE_MAP,
-        test_fraction=config["train"]["test_fraction"],
     log:
         "logs/iter_{iter}/build_dataset.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        store=DFT["store"],
+        type_map=TYPE_MAP,
+        test_fraction=config["train"]["test_fraction"],
     script:
         "../scripts/build_dataset.py"
 
@@ -26,14 +26,14 @@ rule compute_sel:
         data="results/iter_000/data",
     output:
         sel="results/iter_000/train/sel.json",
-    params:
-        template=config["train"]["template"],
-        type_map=TYPE_MAP,
-        factor=config["train"]["sel_factor"],
     log:
         "logs/iter_000/compute_sel.log",
     conda:
         "../../envs/deepmd.yaml"
+    params:
+        template=config["train"]["template"],
+        type_map=TYPE_MAP,
+        factor=config["train"]["sel_factor"],
     script:
         "../scripts/compute_sel.py"
 
@@ -46,17 +46,17 @@ rule train_model:
         init=init_graph,
     output:
         graph="results/iter_{iter}/train/model_{model}/graph.pb",
-    params:
-        template=config["train"]["template"],
-        type_map=TYPE_MAP,
-        train=config["train"],
-    threads: config["train"]["threads"]
     log:
         "logs/iter_{iter}/train/model_{model}.log",
     benchmark:
         "benchmarks/iter_{iter}/train/model_{model}.tsv"
     conda:
         "../../envs/deepmd.yaml"
+    threads: config["train"]["threads"]
+    params:
+        template=config["train"]["template"],
+        type_map=TYPE_MAP,
+        train=config["train"],
     script:
         "../scripts/train_model.py"
 

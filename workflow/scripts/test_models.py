@@ -1,4 +1,4 @@
-"""Adapter: RMSE of every member on the held-out test set and the training set (lpsflow.evaluation)."""
+"""Adapter: RMSE of every member on the test and training sets (lpsflow.evaluation)."""
 
 from pathlib import Path
 

@@ -1,0 +1,88 @@
+"""DAG building stays fast on a large campaign: 10 compositions x 8 temperatures x 30 iterations.
+
+Every output of a finished 30-iteration campaign is laid out as placeholder files (in
+dependency order, increasing modification times) so that the dry run walks all 30 selection
+checkpoints and re-evaluates the whole DAG, the worst case of a long campaign.
+"""
+
+import json
+import os
+import time
+
+import pytest
+
+from test_workflow import run_workflow, shipped
+
+N_COMP, N_TEMP, N_ITER, N_MODELS = 10, 8, 30, 4
+
+
+def _campaign_files(root):
+    comps = [f"C{c}" for c in range(N_COMP)]
+    files = []  # (path, content) in dependency order
+    for c in comps:
+        files += [
+            (f"results/sample/{c}/replica_0.extxyz", ""),
+            (f"results/init/{c}/frames.extxyz", ""),
+        ]
+        files += [(f"results/init/{c}/labels/batch_0.csv", ""), (f"results/init/{c}/data/", None)]
+        files += [(f"results/init/{c}/labels.csv", "")]
+    files += [("results/init/summary.csv", ""), ("results/init/failures.csv", "")]
+    for i in range(N_ITER):
+        it = f"results/iter_{i:03d}"
+        files += [(f"{it}/data/", None), (f"{it}/dataset.csv", "")]
+        if i == 0:
+            files += [(f"{it}/train/sel.json", "")]
+        files += [(f"{it}/train/model_{m}/graph.pb", "") for m in range(N_MODELS)]
+        files += [(f"{it}/train/rmse.csv", "")]
+        for c in comps:
+            for j in range(N_TEMP):
+                files += [
+                    (f"{it}/explore/{c}/job_{j}/{n}", "")
+                    for n in ("model_devi.out", "final.extxyz")
+                ]
+        last = i == N_ITER - 1
+        verdict = {
+            "status": "converged" if last else "continue",
+            "converged": last,
+            "stop": last,
+            "n_selected": 0,
+        }
+        files += [
+            (f"{it}/select/{n}", "") for n in ("candidates.extxyz", "frames.csv", "ratios.csv")
+        ]
+        files += [
+            (f"{it}/select/verdict.json", json.dumps(verdict)),
+            (f"{it}/label/labels.csv", ""),
+        ]
+    files += [("results/loop/iterations.csv", ""), ("results/model/manifest.json", "")]
+    t0 = time.time() - len(files) - 10
+    for k, (path, content) in enumerate(files):
+        p = root / path
+        if content is None:
+            p.mkdir(parents=True, exist_ok=True)
+        else:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(content)
+        os.utime(p, (t0 + k, t0 + k))
+
+
+@pytest.mark.slow
+def test_dry_run_of_large_finished_campaign_under_10_s(tmp_path):
+    config = shipped("config.yaml")
+    config["compositions"] = [
+        {"name": f"C{c}", "x": 0.70 + 0.01 * c, "n_atoms": 100, "replicas": 1}
+        for c in range(N_COMP)
+    ]
+    config["explore"]["schedule"] = [
+        {"ensemble": "nvt", "temperature": 300 + 100 * t} for t in range(N_TEMP)
+    ]
+    config["loop"]["max_iterations"] = N_ITER
+    config["init"]["n_perturb"] = 5
+    config["dft"]["frames_per_job"] = 5
+    _campaign_files(tmp_path)
+    start = time.perf_counter()
+    proc = run_workflow(tmp_path, config, "-n", "--rerun-triggers", "mtime")
+    elapsed = time.perf_counter() - start
+    print(f"dry run of a finished {N_COMP}x{N_TEMP}x{N_ITER} campaign: {elapsed:.1f} s")
+    assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    assert elapsed < 10.0

@@ -1,0 +1,75 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lpsflow.selection import (
+    classify,
+    farthest_points,
+    loop_status,
+    pick,
+    ratios,
+    read_model_devi,
+)
+
+HEADER = "#       step         max_devi_v         min_devi_v         avg_devi_v         max_devi_f         min_devi_f         avg_devi_f\n"
+
+
+@pytest.fixture
+def model_devi(tmp_path):
+    """10 records: 4 accurate (< 0.15), 3 candidates, 3 failed (>= 0.35)."""
+    devi_f = [0.01, 0.05, 0.149, 0.10, 0.15, 0.2, 0.349, 0.35, 0.9, 5.0]
+    lines = [f"{10 * i:12d} 0.1 0.0 0.05 {f:.6e} 0.0 {f / 2:.6e}\n" for i, f in enumerate(devi_f)]
+    path = tmp_path / "model_devi.out"
+    path.write_text(HEADER + "".join(lines))
+    return path
+
+
+def test_read_and_classify_known_counts(model_devi):
+    table = read_model_devi(model_devi)
+    assert list(table.columns[:2]) == ["step", "max_devi_v"] and len(table) == 10
+    classes = classify(table["max_devi_f"], 0.15, 0.35)
+    assert dict(pd.Series(classes).value_counts()) == {"accurate": 4, "candidate": 3, "failed": 3}
+    assert classes[4] == "candidate" and classes[7] == "failed"  # boundaries: [lo, hi)
+
+
+def test_trust_levels_must_be_ordered():
+    with pytest.raises(ValueError, match="trust_lo"):
+        classify(np.array([0.1]), 0.3, 0.3)
+
+
+def test_farthest_points_spreads():
+    # two tight clusters and one outlier: FPS from index 0 visits the outlier and the other cluster
+    feats = np.array([[0, 0], [0.01, 0], [0, 0.01], [10, 10], [10.01, 10], [100, 0]], float)
+    chosen = set(farthest_points(feats, 3, start=0))
+    assert {0, 5} <= chosen and len(chosen & {3, 4}) == 1
+
+
+def test_pick_methods():
+    rng = np.random.default_rng(0)
+    devi = np.array([0.2, 0.3, 0.25, 0.21, 0.22])
+    feats = np.arange(10.0).reshape(5, 2)
+    assert pick(devi, 10, "fps", rng, feats) == [0, 1, 2, 3, 4]
+    fps = pick(devi, 2, "fps", rng, feats)
+    assert fps == [1, 4]  # start at the largest deviation, then the farthest frame
+    rand = pick(devi, 3, "random", np.random.default_rng(1))
+    assert len(set(rand)) == 3 and rand == pick(devi, 3, "random", np.random.default_rng(1))
+    with pytest.raises(ValueError):
+        pick(devi, 2, "best", rng, feats)
+
+
+def test_ratios_and_status():
+    table = pd.DataFrame(
+        {
+            "composition": ["a"] * 4 + ["b"] * 2,
+            "class": ["accurate", "accurate", "candidate", "failed", "accurate", "accurate"],
+        }
+    )
+    per = ratios(table, ["composition"]).set_index("composition")
+    assert per.loc["a", "accurate_ratio"] == 0.5 and per.loc["a", "failed"] == 1
+    assert per.loc["b", "accurate_ratio"] == 1.0 and per.loc["b", "candidate"] == 0
+    per = per.reset_index()
+    assert loop_status(per, 0.95, n_selected=1) == "continue"
+    assert loop_status(per, 0.5, n_selected=1) == "converged"
+    assert loop_status(per, 0.95, n_selected=0) == "stalled"  # failed frames, nothing to label
+    ok = per.assign(failed=0)
+    assert loop_status(ok, 0.95, n_selected=0) == "converged"

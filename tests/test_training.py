@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pytest
+from ase.neighborlist import neighbor_list
+
+from conftest import REPO
+from lpsflow.training import deepmd_input, neighbor_sel, system_dirs
+
+
+def test_input_filled_per_member():
+    template = json.loads((REPO / "config" / "deepmd.json").read_text())
+    kw = dict(
+        type_map=["Li", "P", "S"],
+        sel=[40, 8, 48],
+        steps=1000,
+        train_systems=["/d/a"],
+        valid_systems=[],
+    )
+    a = deepmd_input(template, seed=1, **kw)
+    b = deepmd_input(template, seed=11, **kw)
+    assert a["model"]["type_map"] == ["Li", "P", "S"] and a["model"]["descriptor"]["sel"] == [
+        40,
+        8,
+        48,
+    ]
+    assert a["training"]["numb_steps"] == 1000 and a["learning_rate"]["decay_steps"] == 50
+    assert a["training"]["training_data"]["systems"] == ["/d/a"]
+    assert "validation_data" not in a["training"]
+    seeds = lambda x: (
+        x["model"]["descriptor"]["seed"],
+        x["model"]["fitting_net"]["seed"],
+        x["training"]["seed"],
+    )  # noqa: E731
+    assert len(set(seeds(a)) | set(seeds(b))) == 6
+    assert "seed" not in template["model"]["descriptor"]  # the template is not modified
+
+
+def test_sel_from_neighbour_statistics(tmp_path, li3ps4_8):
+    import dpdata
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms = li3ps4_8.repeat(2)
+    atoms.calc = SinglePointCalculator(atoms, energy=0.0, forces=np.zeros((len(atoms), 3)))
+    dpdata.LabeledSystem(atoms, fmt="ase/structure").to("deepmd/npy", str(tmp_path / "sys"))
+    sel = neighbor_sel(system_dirs(tmp_path), 5.0, ["Li", "P", "S"], 1.0)
+    i, j = neighbor_list("ij", atoms, 5.0)
+    types = np.array([["Li", "P", "S"].index(s) for s in atoms.get_chemical_symbols()])
+    brute = [max(np.bincount(i[types[j] == t], minlength=len(atoms))) for t in range(3)]
+    assert sel == [max(4, int(np.ceil(n / 4)) * 4) for n in brute]
+    assert neighbor_sel(system_dirs(tmp_path), 5.0, ["Li", "P", "S"], 2.0)[2] >= 2 * brute[2]
