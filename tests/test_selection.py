@@ -11,7 +11,10 @@ from lpsflow.selection import (
     read_model_devi,
 )
 
-HEADER = "#       step         max_devi_v         min_devi_v         avg_devi_v         max_devi_f         min_devi_f         avg_devi_f\n"
+HEADER = (
+    "#       step         max_devi_v         min_devi_v         avg_devi_v"
+    "         max_devi_f         min_devi_f         avg_devi_f\n"
+)
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 import json
 
 import numpy as np
-import pytest
 from ase.neighborlist import neighbor_list
-
 from conftest import REPO
+
 from lpsflow.training import deepmd_input, neighbor_sel, system_dirs
 
 
