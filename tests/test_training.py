@@ -26,11 +26,14 @@ def test_input_filled_per_member():
     assert a["training"]["numb_steps"] == 1000 and a["learning_rate"]["decay_steps"] == 50
     assert a["training"]["training_data"]["systems"] == ["/d/a"]
     assert "validation_data" not in a["training"]
-    seeds = lambda x: (
-        x["model"]["descriptor"]["seed"],
-        x["model"]["fitting_net"]["seed"],
-        x["training"]["seed"],
-    )  # noqa: E731
+
+    def seeds(x):
+        return (
+            x["model"]["descriptor"]["seed"],
+            x["model"]["fitting_net"]["seed"],
+            x["training"]["seed"],
+        )
+
     assert len(set(seeds(a)) | set(seeds(b))) == 6
     assert "seed" not in template["model"]["descriptor"]  # the template is not modified
 
