@@ -3,6 +3,17 @@
 
 
 # ---- configuration ----
+import yaml
+
+for _path in ["config/config.yaml", *workflow.config_settings.configfiles]:
+    try:  # Snakemake's own message would not say where the YAML is broken
+        yaml.safe_load(open(_path))
+    except FileNotFoundError:
+        pass
+    except yaml.YAMLError as err:
+        raise ValueError(f"config file {_path} is not valid YAML:\n{err}") from None
+
+
 configfile: "config/config.yaml"
 
 
@@ -14,6 +25,14 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/explore.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/loop.smk"
+
+
+# ---- handlers ----
+onerror:
+    from lpsflow.cluster import diagnose
+
+    for message in diagnose("logs/slurm"):
+        print(message, file=sys.stderr)
 
 
 # ---- targets ----

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -60,3 +63,50 @@ def li3ps4_8() -> Atoms:
         atoms.positions[-1] = pos + 2.45 * d
     atoms.wrap()
     return atoms
+
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def run_workflow(workdir: Path, config: dict, *args: str, check: bool = True, env=None):
+    """Run the repository's workflow in ``workdir`` with ``config`` as config/config.yaml."""
+    (workdir / "config").mkdir(parents=True, exist_ok=True)
+    if config is not None:  # None: keep the config file already in workdir
+        (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    for template in (REPO / "config").glob("*.json"):
+        shutil.copy(template, workdir / "config" / template.name)
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def shipped(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def tiny_campaign() -> dict:
+    """Two compositions of 16 and 19 atoms, 2 tiny models, 2 iterations: minutes on 2 cores."""
+    config = shipped("demo.yaml")
+    config["compositions"] = [
+        {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
+        {"name": "LPS80", "x": 0.80, "n_atoms": 19, "replicas": 1},
+    ]
+    config["init"] = {"n_perturb": 4}
+    config["dft"].update(frames_per_job=2, command=str(COUNTING_CP2K))
+    config["train"].update(n_models=2, steps=200, init_steps=100, test_fraction=0.3)
+    config["explore"].update(schedule=[{"ensemble": "nvt", "temperature": 600}], steps=[200])
+    config["select"].update(max_per_composition=2)
+    config["loop"] = {"max_iterations": 2, "accurate_ratio": 0.99}
+    return config
+
+
+@pytest.fixture(scope="session")
+def local_campaign(tmp_path_factory) -> Path:
+    """The tiny campaign run once on the local executor (real CP2K, DeePMD-kit, LAMMPS)."""
+    if shutil.which("cp2k.psmp") is None:
+        pytest.skip("cp2k.psmp not installed (make setup installs it)")
+    root = tmp_path_factory.mktemp("local_campaign")
+    run_workflow(root, tiny_campaign(), env={"CP2K_CALL_LOG": str(root / "calls.txt")})
+    return root

@@ -10,7 +10,7 @@ import os
 import time
 
 import pytest
-from test_workflow import run_workflow, shipped
+from conftest import run_workflow, shipped
 
 N_COMP, N_TEMP, N_ITER, N_MODELS = 10, 8, 30, 4
 

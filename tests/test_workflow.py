@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from conftest import COUNTING_CP2K, REPO, needs_cp2k
-
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-
-
-def run_workflow(workdir: Path, config: dict, *args: str, check: bool = True, env=None):
-    """Run the repository's workflow in ``workdir`` with ``config`` as config/config.yaml."""
-    (workdir / "config").mkdir(parents=True, exist_ok=True)
-    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    for template in (REPO / "config").glob("*.json"):
-        shutil.copy(template, workdir / "config" / template.name)
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-def shipped(name: str) -> dict:
-    return yaml.safe_load((REPO / "config" / name).read_text())
+from conftest import COUNTING_CP2K, needs_cp2k, run_workflow, shipped, tiny_campaign
 
 
 def test_dry_run_shipped_config(tmp_path):
@@ -108,31 +82,10 @@ def test_demo_labels_two_compositions_and_never_twice(tmp_path):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def tiny_campaign() -> dict:
-    """Two compositions of 16 and 19 atoms, 2 tiny models, 2 iterations: minutes on 2 cores."""
-    config = shipped("demo.yaml")
-    config["compositions"] = [
-        {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
-        {"name": "LPS80", "x": 0.80, "n_atoms": 19, "replicas": 1},
-    ]
-    config["init"] = {"n_perturb": 4}
-    config["dft"].update(frames_per_job=2, command=str(COUNTING_CP2K))
-    config["train"].update(n_models=2, steps=200, init_steps=100, test_fraction=0.3)
-    config["explore"].update(schedule=[{"ensemble": "nvt", "temperature": 600}], steps=[200])
-    config["select"].update(max_per_composition=2)
-    config["loop"] = {"max_iterations": 2, "accurate_ratio": 0.99}
-    return config
-
-
 @pytest.mark.slow
-@needs_cp2k()
-def test_tiny_campaign_two_iterations(tmp_path):
+def test_tiny_campaign_two_iterations(local_campaign):
     """Real CP2K, DeePMD-kit and LAMMPS: two loop iterations and the exported model."""
-    calls = tmp_path / "calls.txt"
-    env = {"CP2K_CALL_LOG": str(calls)}
-    config = tiny_campaign()
-    run_workflow(tmp_path, config, env=env)
-    res = tmp_path / "results"
+    res = local_campaign / "results"
     table = pd.read_csv(res / "loop" / "iterations.csv")
     assert sorted(table["iteration"].unique()) == [0, 1]
     sizes = table.assign(n=table["n_train"] + table["n_test"]).groupby("iteration")["n"].sum()
@@ -140,20 +93,20 @@ def test_tiny_campaign_two_iterations(tmp_path):
     assert np.isfinite(table["train_rmse_f"]).all() and np.isfinite(table["accurate_ratio"]).all()
     assert np.isfinite(table["test_rmse_f"]).any()
     rmse = pd.read_csv(res / "iter_001" / "train" / "rmse.csv")
-    assert (
-        set(rmse["model"]) == {0, 1}
-        and np.isfinite(rmse.loc[rmse["split"] == "train", "rmse_e"]).all()
-    )
+    assert set(rmse["model"]) == {0, 1}
+    assert np.isfinite(rmse.loc[rmse["split"] == "train", "rmse_e"]).all()
     # iteration 0 candidates were labelled by CP2K and joined iteration 1's data
     cands = pd.read_csv(res / "iter_000" / "label" / "labels.csv")
     data1 = pd.read_csv(res / "iter_001" / "dataset.csv")
     assert set(cands.loc[cands["status"] == "ok", "key"]) <= set(data1["key"])
-    assert len(calls.read_text().splitlines()) == 8 + cands["engine_runs"].sum()
+    calls = (local_campaign / "calls.txt").read_text().splitlines()
+    assert len(calls) == 8 + cands["engine_runs"].sum()
     model = res / "model"
     for name in ("graph_0.pb", "graph_1.pb", "graph_0_compressed.pb", "input_0.json"):
         assert (model / name).stat().st_size > 0
     assert list((model / "data" / "train").glob("*/set.000/virial.npy"))
     assert not list(res.glob("iter_*/explore/*/*/traj.dump"))  # trajectories are temporary
     assert not list(res.glob("iter_*/train/*/model.ckpt*"))
-    proc = run_workflow(tmp_path, config, "-n", env=env)
+    env = {"CP2K_CALL_LOG": str(local_campaign / "calls.txt")}
+    proc = run_workflow(local_campaign, tiny_campaign(), "-n", env=env)
     assert "Nothing to be done" in proc.stdout + proc.stderr

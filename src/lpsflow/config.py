@@ -85,6 +85,8 @@ def check(config: dict) -> None:
         raise ConfigError(
             f"select.trust_lo ({sel['trust_lo']}) must be below select.trust_hi ({sel['trust_hi']})"
         )
+    if "dft" in config:
+        check_dft_files(config["dft"])
     template = config.get("train", {}).get("template")
     if template and not Path(template).is_file():
         raise ConfigError(f"train.template: file {template} not found")
@@ -96,6 +98,41 @@ def check(config: dict) -> None:
         order = [el for el in ELEMENT_ORDER if el in tm]
         if list(tm) != order:
             raise ConfigError(f"type_map: must follow the order {list(ELEMENT_ORDER)}, got {tm}")
+
+
+def cp2k_data_dirs(dft: dict) -> list[Path]:
+    """Folders where CP2K looks for bare data file names, as far as this machine knows."""
+    import os
+
+    dirs = [dft.get("data_dir"), os.environ.get("CP2K_DATA_DIR"), "/usr/share/cp2k"]
+    return [Path(d) for d in dirs if d and Path(d).is_dir()]
+
+
+def check_dft_files(dft: dict) -> None:
+    """CP2K basis and potential files must exist (when a CP2K data folder is known here)."""
+    if dft["engine"] != "cp2k":
+        return
+    dirs = cp2k_data_dirs(dft)
+    for key in ("basis_file", "potential_file"):
+        name = Path(dft[key])
+        if name.is_absolute():
+            if not name.is_file():
+                raise ConfigError(f"dft.{key}: {name} does not exist")
+        elif dirs and not any((d / name).is_file() for d in dirs):
+            where = ", ".join(str(d) for d in dirs)
+            raise ConfigError(f"dft.{key}: {name} not found in the CP2K data folders ({where})")
+
+
+def check_writable(folder: str | Path) -> None:
+    """``folder`` can hold results: it is (or can be made) a directory that accepts files."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"results folder {folder} is not writable: {err}") from err
 
 
 def n_frames(config: dict, comp: dict) -> int:

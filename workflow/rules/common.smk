@@ -25,6 +25,7 @@ from lpsflow.exploration import schedule_jobs  # noqa: E402
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     lpsconfig.check(config)
+    lpsconfig.check_writable("results")
 except lpsconfig.ConfigError as err:
     raise ValueError(f"config error: {err}") from None
 
@@ -34,6 +35,14 @@ DFT = lpsconfig.resolve_dft(config["dft"])
 N_MODELS = config["train"]["n_models"]
 MAX_ITERATIONS = config["loop"]["max_iterations"]
 EXPLORE_JOBS = schedule_jobs(config["explore"]["schedule"])
+
+
+# light table work runs where snakemake runs, never as a cluster job
+localrules:
+    all,
+    summarize_labels,
+    collect_candidate_labels,
+    summarize_iterations,
 
 
 wildcard_constraints:

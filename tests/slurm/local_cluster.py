@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""A real single-node Slurm on this machine, for the tests and by hand.
+
+    python tests/slurm/local_cluster.py start [--dir DIR]   # idempotent; prints SLURM_CONF
+    python tests/slurm/local_cluster.py stop  [--dir DIR]   # stops only what start started
+
+Uses Debian's slurm-wlm and munge (installed with apt-get when missing and run as root).
+No accounting: the Snakemake executor queries job states with squeue (see slurm/config.yaml).
+All state, spool, log and pid files live under DIR (default /tmp/lpsflow-slurm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+DEFAULT_DIR = Path("/tmp/lpsflow-slurm")
+PARTITION = "debug"
+
+CONF = """\
+ClusterName=lpsflow
+SlurmctldHost={host}(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU_Memory
+DefMemPerCPU=1000
+MinJobAge=600
+ReturnToService=2
+MailProg=/bin/true
+SchedulerType=sched/backfill
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+StateSaveLocation={d}/state
+SlurmdSpoolDir={d}/spool
+SlurmctldPidFile={d}/slurmctld.pid
+SlurmdPidFile={d}/slurmd.pid
+SlurmctldLogFile={d}/slurmctld.log
+SlurmdLogFile={d}/slurmd.log
+SlurmctldPort=6917
+SlurmdPort=6918
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem} State=UNKNOWN
+PartitionName={partition} Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+def _env(d: Path) -> dict:
+    return {**os.environ, "SLURM_CONF": str(d / "slurm.conf")}
+
+
+def _up(d: Path) -> bool:
+    if not (d / "slurm.conf").exists() or shutil.which("scontrol") is None:
+        return False
+    out = subprocess.run(["scontrol", "ping"], env=_env(d), capture_output=True, text=True)
+    return "is UP" in out.stdout
+
+
+def _node_state(d: Path) -> str:
+    out = subprocess.run(["sinfo", "-h", "-o", "%T"], env=_env(d), capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def install() -> None:
+    """apt-get install slurm-wlm and munge when missing (root only)."""
+    if shutil.which("slurmctld") and shutil.which("munged"):
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(
+            "Slurm is not installed and this is not root: apt-get install slurm-wlm munge"
+        )
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "slurm-wlm", "munge"],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+def _start_munge(d: Path) -> None:
+    key = Path("/etc/munge/munge.key")
+    if not key.exists():
+        key.write_bytes(os.urandom(1024))
+        shutil.chown(key, "munge", "munge")
+        key.chmod(0o400)
+    if subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode == 0:
+        return
+    for sub in ("/run/munge", "/var/log/munge", "/var/lib/munge"):
+        Path(sub).mkdir(parents=True, exist_ok=True)
+        shutil.chown(sub, "munge", "munge")
+    subprocess.run(["runuser", "-u", "munge", "--", "munged"], check=True)
+    pid = subprocess.run(["pgrep", "-x", "munged"], capture_output=True, text=True).stdout.split()[
+        0
+    ]
+    (d / "munged.pid.ours").write_text(pid)
+
+
+def start(d: Path = DEFAULT_DIR, timeout: float = 30.0) -> Path:
+    """Start munged (if needed), slurmctld and slurmd; return the slurm.conf path."""
+    if _up(d) and _node_state(d) in ("idle", "mixed", "allocated"):
+        return d / "slurm.conf"
+    install()
+    for sub in ("state", "spool"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    _start_munge(d)
+    mem = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20) - 2048
+    host = socket.gethostname().split(".")[0]
+    conf = CONF.format(host=host, d=d, cpus=os.cpu_count(), mem=mem, partition=PARTITION)
+    (d / "slurm.conf").write_text(conf)
+    env = _env(d)
+    subprocess.run(["slurmctld", "-f", str(d / "slurm.conf")], env=env, check=True)
+    subprocess.run(["slurmd", "-f", str(d / "slurm.conf")], env=env, check=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if _up(d) and _node_state(d) == "idle":
+            return d / "slurm.conf"
+        time.sleep(0.5)
+    raise RuntimeError(f"local Slurm did not come up; see {d}/slurmctld.log and slurmd.log")
+
+
+def stop(d: Path = DEFAULT_DIR) -> None:
+    """Cancel jobs, then stop the daemons started by :func:`start`, by their pid files."""
+    if (d / "slurm.conf").exists() and shutil.which("scancel"):
+        subprocess.run(["scancel", "--user", "root"], env=_env(d), capture_output=True)
+    for name in ("slurmd.pid", "slurmctld.pid", "munged.pid.ours"):
+        path = d / name
+        if path.exists():
+            try:
+                os.kill(int(path.read_text().split()[0]), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+            path.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    args = parser.parse_args()
+    if args.action == "start":
+        print(f"export SLURM_CONF={start(args.dir)}")
+    else:
+        stop(args.dir)
+
+
+if __name__ == "__main__":
+    main()

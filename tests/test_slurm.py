@@ -1,0 +1,89 @@
+"""`snakemake --profile slurm` against a real single-node Slurm started by the test."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, SNAKEMAKE, tiny_campaign
+
+pytestmark = pytest.mark.slow
+SLURM_DIR = Path("/tmp/lpsflow-slurm-tests")
+
+
+@pytest.fixture(scope="module")
+def slurm_conf():
+    if os.geteuid() != 0 and shutil.which("slurmctld") is None:
+        pytest.skip("Slurm is not installed and cannot be (not root)")
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "slurm"))
+    import local_cluster
+
+    conf = local_cluster.start(SLURM_DIR)
+    yield conf
+    local_cluster.stop(SLURM_DIR)
+
+
+def local_profile(workdir: Path) -> None:
+    """The shipped profile with only what this one-node cluster needs changed."""
+    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
+    profile.pop("config")  # the test's config sets its own CP2K command
+    profile["default-resources"].update(slurm_partition="debug", slurm_account="root")
+    profile["default-resources"]["mem_mb_per_cpu"] = 1000
+    for rule in profile["set-resources"].values():
+        rule.update(tasks=1, cpus_per_task=1) if "tasks" in rule else rule.update(cpus_per_task=1)
+        rule["mem_mb_per_cpu"] = 1000
+    profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
+    profile["slurm-status-command"] = "squeue"  # no accounting here
+    profile["slurm-init-seconds-before-status-checks"] = 2
+    profile["latency-wait"] = 5
+    (workdir / "slurm").mkdir()
+    (workdir / "slurm" / "config.yaml").write_text(yaml.safe_dump(profile))
+
+
+def test_profile_runs_campaign_through_sbatch(tmp_path, slurm_conf, local_campaign):
+    local_profile(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_campaign()))
+    for template in (REPO / "config").glob("*.json"):
+        shutil.copy(template, tmp_path / "config")
+    env = {
+        **os.environ,
+        "SLURM_CONF": str(slurm_conf),
+        "CP2K_CALL_LOG": str(tmp_path / "calls.txt"),
+    }
+    proc = subprocess.run(
+        [SNAKEMAKE, "--profile", "slurm", "-s", str(REPO / "Snakefile")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    submitted = re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", out)
+    rules = set(re.findall(r"rule (\w+):", out)) | set(re.findall(r"checkpoint (\w+):", out))
+    local = {"all", "summarize_labels", "collect_candidate_labels", "summarize_iterations"}
+    assert submitted, out[-3000:]
+    for rule in rules - local:  # every remote rule left a Slurm log under logs/slurm
+        assert list((tmp_path / "logs" / "slurm" / rule).rglob("*.log")), rule
+    assert len(list((tmp_path / "logs" / "slurm").rglob("*.log"))) == len(submitted)
+    # DFT frames are grouped: 8 initial frames in 4 jobs (dft.frames_per_job = 2)
+    assert len(list((tmp_path / "logs" / "slurm" / "label_batch").rglob("*.log"))) == 4
+    # the same campaign as on the local executor
+    res, ref = tmp_path / "results", local_campaign / "results"
+    for table in ("init/summary.csv", "iter_000/dataset.csv", "iter_001/dataset.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(res / table), pd.read_csv(ref / table))
+    a, b = pd.read_csv(res / "loop/iterations.csv"), pd.read_csv(ref / "loop/iterations.csv")
+    assert a["n_train"].tolist() == b["n_train"].tolist()
+    num = a.select_dtypes("number").columns
+    assert np.allclose(a[num], b[num], rtol=1e-6, equal_nan=True)
