@@ -25,6 +25,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/explore.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/loop.smk"
+include: "workflow/rules/production.smk"
+include: "workflow/rules/report.smk"
 
 
 # ---- handlers ----

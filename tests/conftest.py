@@ -99,6 +99,16 @@ def tiny_campaign() -> dict:
     config["explore"].update(schedule=[{"ensemble": "nvt", "temperature": 600}], steps=[200])
     config["select"].update(max_per_composition=2)
     config["loop"] = {"max_iterations": 2, "accurate_ratio": 0.99}
+    config["production"] = {
+        "n_atoms": 32,
+        "melt_steps": 300,
+        "quench_steps": 300,
+        "temperatures": [800, 1000],
+        "equilibration_steps": 200,
+        "steps": 2000,
+        "dump_every": 10,
+        "devi_every": 100,
+    }
     return config
 
 

@@ -75,6 +75,30 @@ run             {steps}
 """
 
 
+def run_lammps(
+    atoms: Atoms,
+    text: str,
+    type_map: list[str],
+    workdir: Path,
+    *,
+    threads: int,
+    command: str = "lmp",
+) -> None:
+    """Write ``atoms`` as ``conf.lmp`` and run the LAMMPS input ``text`` in ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write(workdir / "conf.lmp", atoms, format="lammps-data", specorder=type_map, masses=True)
+    (workdir / "in.lammps").write_text(text)
+    with open(workdir / "stdout.txt", "w") as out:
+        subprocess.run(
+            [*_resolve(shlex.split(command)), "-in", "in.lammps"],
+            cwd=workdir,
+            env=dp_env(threads),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+
+
 def run_md(
     atoms: Atoms,
     job: dict,
@@ -91,20 +115,9 @@ def run_md(
     relative_level: float | None = None,
 ) -> None:
     """Run one exploration job in ``workdir`` (LAMMPS log in ``workdir/log.lammps``)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    write(workdir / "conf.lmp", atoms, format="lammps-data", specorder=type_map, masses=True)
     models = [str(Path(m).resolve()) for m in models]
     text = lammps_input(job, models, type_map, steps, timestep_fs, out_freq, seed, relative_level)
-    (workdir / "in.lammps").write_text(text)
-    with open(workdir / "stdout.txt", "w") as out:
-        subprocess.run(
-            [*_resolve(shlex.split(command)), "-in", "in.lammps"],
-            cwd=workdir,
-            env=dp_env(threads),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
+    run_lammps(atoms, text, type_map, workdir, threads=threads, command=command)
 
 
 def run_schedule(

@@ -6,6 +6,8 @@
 
 Uses Debian's slurm-wlm and munge (installed with apt-get when missing and run as root).
 No accounting: the Snakemake executor queries job states with squeue (see slurm/config.yaml).
+/etc/slurm/slurm.conf becomes a link to this cluster's config while it runs (jobs' inner srun
+calls look there); an existing real /etc/slurm/slurm.conf is never touched.
 All state, spool, log and pid files live under DIR (default /tmp/lpsflow-slurm).
 """
 
@@ -18,9 +20,13 @@ import signal
 import socket
 import subprocess
 import time
+import zlib
 from pathlib import Path
 
 DEFAULT_DIR = Path("/tmp/lpsflow-slurm")
+#: where srun looks without SLURM_CONF: the jobstep executor clears SLURM_* variables in jobs
+SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
+MARK = "# written by lpsflow tests/slurm/local_cluster.py"
 PARTITION = "debug"
 
 CONF = """\
@@ -46,8 +52,8 @@ SlurmctldPidFile={d}/slurmctld.pid
 SlurmdPidFile={d}/slurmd.pid
 SlurmctldLogFile={d}/slurmctld.log
 SlurmdLogFile={d}/slurmd.log
-SlurmctldPort=6917
-SlurmdPort=6918
+SlurmctldPort={port}
+SlurmdPort={port_d}
 NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem} State=UNKNOWN
 PartitionName={partition} Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """
@@ -103,6 +109,16 @@ def _start_munge(d: Path) -> None:
     (d / "munged.pid.ours").write_text(pid)
 
 
+def _install_system_conf(d: Path) -> None:
+    """Make /etc/slurm/slurm.conf this cluster's (never overwriting a real installation's)."""
+    if SYSTEM_CONF.is_symlink() or (SYSTEM_CONF.exists() and MARK in SYSTEM_CONF.read_text()):
+        SYSTEM_CONF.unlink()
+    if SYSTEM_CONF.exists():
+        raise RuntimeError(f"{SYSTEM_CONF} belongs to another Slurm; not touching it")
+    SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
+    SYSTEM_CONF.symlink_to(d / "slurm.conf")
+
+
 def start(d: Path = DEFAULT_DIR, timeout: float = 30.0) -> Path:
     """Start munged (if needed), slurmctld and slurmd; return the slurm.conf path."""
     if _up(d) and _node_state(d) in ("idle", "mixed", "allocated"):
@@ -113,8 +129,18 @@ def start(d: Path = DEFAULT_DIR, timeout: float = 30.0) -> Path:
     _start_munge(d)
     mem = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20) - 2048
     host = socket.gethostname().split(".")[0]
-    conf = CONF.format(host=host, d=d, cpus=os.cpu_count(), mem=mem, partition=PARTITION)
-    (d / "slurm.conf").write_text(conf)
+    port = 6900 + 2 * (zlib.crc32(str(d).encode()) % 40)  # one cluster per folder, no clash
+    conf = CONF.format(
+        host=host,
+        d=d,
+        cpus=os.cpu_count(),
+        mem=mem,
+        partition=PARTITION,
+        port=port,
+        port_d=port + 1,
+    )
+    (d / "slurm.conf").write_text(f"{MARK}\n{conf}")
+    _install_system_conf(d)
     env = _env(d)
     subprocess.run(["slurmctld", "-f", str(d / "slurm.conf")], env=env, check=True)
     subprocess.run(["slurmd", "-f", str(d / "slurm.conf")], env=env, check=True)
@@ -132,12 +158,13 @@ def stop(d: Path = DEFAULT_DIR) -> None:
         subprocess.run(["scancel", "--user", "root"], env=_env(d), capture_output=True)
     for name in ("slurmd.pid", "slurmctld.pid", "munged.pid.ours"):
         path = d / name
-        if path.exists():
-            try:
-                os.kill(int(path.read_text().split()[0]), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
-            path.unlink()
+        try:
+            os.kill(int(path.read_text().split()[0]), signal.SIGTERM)
+        except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+            pass
+        path.unlink(missing_ok=True)
+    if SYSTEM_CONF.is_symlink() and SYSTEM_CONF.resolve() == (d / "slurm.conf").resolve():
+        SYSTEM_CONF.unlink()
 
 
 def main() -> None:

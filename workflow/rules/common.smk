@@ -51,6 +51,7 @@ wildcard_constraints:
     batch=r"\d+",
     iter=r"\d{3}",
     model=r"\d+",
+    temp=r"[0-9.]+",
 
 
 # ---- paths ----
@@ -181,9 +182,41 @@ def loop_tables(wildcards):
     }
 
 
-def final_targets(wildcards):
+def temp_label(t):
+    """Temperature as used in paths (T600, T812.5)."""
+    return f"{t:g}"
+
+
+def transport_results(wildcards):
     return [
-        "results/init/summary.csv",
-        "results/loop/iterations.csv",
-        "results/model/manifest.json",
+        f"results/production/{comp}/T{temp_label(t)}/transport.json"
+        for comp in COMPOSITIONS
+        for t in config["production"]["temperatures"]
     ]
+
+
+def report_inputs(wildcards):
+    """Every table the report reads (the loop's up to its final iteration)."""
+    last = final_iteration()
+    comps = list(COMPOSITIONS)
+    temps = [temp_label(t) for t in config["production"]["temperatures"]]
+    return {
+        "summary": "results/init/summary.csv",
+        "init_failures": "results/init/failures.csv",
+        "iterations": "results/loop/iterations.csv",
+        "frames": [f"results/iter_{it(i)}/select/frames.csv" for i in range(last + 1)],
+        "iteration_labels": [
+            f"results/iter_{it(i)}/label/labels.csv" for i in range(last)
+        ],
+        "manifest": "results/model/manifest.json",
+        "parity": "results/model/parity.csv",
+        "conductivity": "results/transport/conductivity.csv",
+        "arrhenius": "results/transport/arrhenius.csv",
+        "msd": [f"results/production/{c}/T{t}/msd.csv" for c in comps for t in temps],
+        "structure": [f"results/production/{c}/structure.json" for c in comps],
+        "samples": [sample_path(c, 0) for c in comps],
+    }
+
+
+def final_targets(wildcards):
+    return ["results/report.html"]

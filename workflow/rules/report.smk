@@ -1,0 +1,33 @@
+# Stage 7: the self-contained HTML report (lpsflow.report).
+
+
+# ---- DFT vs DP energies and forces of the final model (held-out test set) ----
+rule parity_data:
+    input:
+        manifest="results/model/manifest.json",
+    output:
+        parity="results/model/parity.csv",
+    log:
+        "logs/report/parity.log",
+    conda:
+        "../../envs/deepmd.yaml"
+    script:
+        "../scripts/parity_data.py"
+
+
+# ---- results/report.html ----
+rule make_report:
+    input:
+        unpack(report_inputs),
+    output:
+        html="results/report.html",
+    log:
+        "logs/report/report.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        config=config,
+        type_map=TYPE_MAP,
+        store=DFT["store"],
+    script:
+        "../scripts/make_report.py"
