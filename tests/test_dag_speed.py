@@ -13,6 +13,7 @@ import pytest
 from conftest import run_workflow, shipped
 
 N_COMP, N_TEMP, N_ITER, N_MODELS = 10, 8, 30, 4
+TEMPS = [400, 500, 600, 700, 800]  # production temperatures of the shipped config
 
 
 def _campaign_files(root):
@@ -54,6 +55,16 @@ def _campaign_files(root):
             (f"{it}/label/labels.csv", ""),
         ]
     files += [("results/loop/iterations.csv", ""), ("results/model/manifest.json", "")]
+    files += [("results/model/parity.csv", "")]
+    for c in comps:
+        prod = f"results/production/{c}"
+        files += [(f"{prod}/glass.extxyz", ""), (f"{prod}/melt_quench/model_devi.out", "")]
+        files += [(f"{prod}/structure.json", "")]
+        for t in TEMPS:
+            files += [(f"{prod}/T{t}/model_devi.out", ""), (f"{prod}/T{t}/transport.json", "")]
+            files += [(f"{prod}/T{t}/msd.csv", "")]
+    files += [("results/transport/conductivity.csv", ""), ("results/transport/arrhenius.csv", "")]
+    files += [("results/report.html", "")]
     t0 = time.time() - len(files) - 10
     for k, (path, content) in enumerate(files):
         p = root / path

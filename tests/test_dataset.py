@@ -1,4 +1,5 @@
 import hashlib
+import shutil
 
 import dpdata
 import numpy as np
@@ -52,3 +53,35 @@ def test_build_dataset_separates_test_frames(tmp_path, li3ps4_8):
     )
     for key, split in table.set_index("key")["split"].items():
         assert table2.loc[key, "split"] == split
+
+
+def test_bad_frames_never_enter_training(tmp_path, li3ps4_8):
+    store, labels = _store_with_frames(tmp_path, li3ps4_8, 6)
+    # frame 4 gets a violent force, frame 3 two atoms 0.3 A apart
+    for k, edit in ((4, "force"), (3, "close")):
+        path = store.label_path(labels.loc[k, "key"])
+        system = dpdata.LabeledSystem(str(path), fmt="deepmd/npy")
+        if edit == "force":
+            system.data["forces"][0, 0, 0] = 500.0
+        else:
+            system.data["coords"][0, 1] = system.data["coords"][0, 0] + [0.3, 0, 0]
+        shutil.rmtree(path)
+        system.to("deepmd/npy", str(path))
+    # frame 2's label is damaged after it was stored (checksum recorded at labelling)
+    key2 = labels.loc[2, "key"]
+    store.commit(
+        key2,
+        store.new_workdir(key2),
+        {"status": "ok", "checksums": {"label/type.raw": "0" * 64}},
+        replace=True,
+    )
+    table = build_dataset(
+        store, labels, ["Li", "P", "S"], 0.0, tmp_path / "d", max_force=50, min_distance=1.0
+    )
+    reasons = dict(zip(table["key"], table["reason"], strict=True))
+    assert "force 500.0" in reasons[labels.loc[4, "key"]]
+    assert "0.30 A apart" in reasons[labels.loc[3, "key"]]
+    assert "checksum" in reasons[key2]
+    assert (table["split"] == "train").sum() == 3
+    train = dpdata.MultiSystems().from_deepmd_npy(str(tmp_path / "d" / "train"), labeled=True)
+    assert train.get_nframes() == 3

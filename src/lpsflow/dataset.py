@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dpdata
+import numpy as np
 
 from lpsflow.store import LabelStore
 
@@ -14,7 +15,7 @@ def gather(store: LabelStore, keys: list[str], type_map: list[str]) -> dpdata.Mu
     systems = dpdata.MultiSystems(type_map=type_map)
     for key in dict.fromkeys(keys):  # unique, order kept
         record = store.record(key)
-        if record is None or record["status"] != "ok":
+        if record is None or record["status"] != "ok" or not store.verify(key):
             continue
         system = dpdata.LabeledSystem(str(store.label_path(key)), fmt="deepmd/npy")
         systems.append(system)
@@ -35,23 +36,68 @@ def is_test(key: str, fraction: float) -> bool:
     return int(key[:12], 16) / 16**12 < fraction
 
 
+def quality_problem(system: dpdata.LabeledSystem, max_force: float, min_distance: float) -> str:
+    """Why a labelled frame must not be trained on, or "" if it may.
+
+    Non-finite energy, forces or virial; a force component above ``max_force`` (eV/A);
+    two atoms closer than ``min_distance`` (angstrom).
+    """
+    values = [system["energies"], system["forces"], system.data.get("virials", np.zeros(1))]
+    if not all(np.all(np.isfinite(v)) for v in values):
+        return "non-finite energy, forces or virial"
+    f_max = float(np.abs(system["forces"]).max())
+    if f_max > max_force:
+        return f"force {f_max:.1f} eV/A above {max_force}"
+    atoms = system.to("ase/structure")[0]
+    if len(atoms) > 1:
+        d = atoms.get_all_distances(mic=True)
+        d_min = float(d[np.triu_indices(len(atoms), 1)].min())
+        if d_min < min_distance:
+            return f"atoms {d_min:.2f} A apart, below {min_distance}"
+    return ""
+
+
 def build_dataset(
-    store: LabelStore, labels, type_map: list[str], test_fraction: float, out
-) -> dict:
+    store: LabelStore,
+    labels,
+    type_map: list[str],
+    test_fraction: float,
+    out,
+    max_force: float = np.inf,
+    min_distance: float = 0.0,
+):
     """Training set ``out/train`` and per-composition test sets ``out/test/<comp>``.
 
     ``labels`` is a table (pandas) with columns composition, key, status; labelled frames
-    are split by :func:`is_test`. Returns the table of used frames with their split.
+    pass :func:`quality_problem` (else ``split`` is "excluded" with the ``reason``) and are
+    split by :func:`is_test`. Returns the table of frames with their split and reason.
     """
     import pandas as pd
 
     out = Path(out)
-    ok = labels[labels["status"] == "ok"].drop_duplicates("key").copy()
-    ok["split"] = ["test" if is_test(k, test_fraction) else "train" for k in ok["key"]]
-    write_deepmd(
-        gather(store, list(ok.loc[ok["split"] == "train", "key"]), type_map), out / "train"
-    )
-    for comp, group in ok[ok["split"] == "test"].groupby("composition"):
-        write_deepmd(gather(store, list(group["key"]), type_map), out / "test" / str(comp))
+    ok = labels[labels["status"] == "ok"].drop_duplicates("key")
+    rows, train, test = [], dpdata.MultiSystems(type_map=type_map), {}
+    for comp, key in zip(ok["composition"], ok["key"], strict=True):
+        if not store.verify(key):
+            rows.append(
+                {
+                    "composition": comp,
+                    "key": key,
+                    "split": "excluded",
+                    "reason": "label fails its checksum",
+                }
+            )
+            continue
+        system = dpdata.LabeledSystem(str(store.label_path(key)), fmt="deepmd/npy")
+        reason = quality_problem(system, max_force, min_distance)
+        split = "excluded" if reason else ("test" if is_test(key, test_fraction) else "train")
+        rows.append({"composition": comp, "key": key, "split": split, "reason": reason})
+        if split == "train":
+            train.append(system)
+        elif split == "test":
+            test.setdefault(comp, dpdata.MultiSystems(type_map=type_map)).append(system)
+    write_deepmd(train, out / "train")
     (out / "test").mkdir(parents=True, exist_ok=True)
-    return pd.DataFrame(ok[["composition", "key", "split"]])
+    for comp, systems in test.items():
+        write_deepmd(systems, out / "test" / str(comp))
+    return pd.DataFrame(rows, columns=["composition", "key", "split", "reason"])

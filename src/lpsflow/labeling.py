@@ -16,7 +16,7 @@ from ase import Atoms
 from ase.io import write
 
 from lpsflow.dft import Engine
-from lpsflow.store import LabelStore, frame_key
+from lpsflow.store import LabelStore, checksums, frame_key
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,14 @@ def label_frame(
     """Label one frame, or return its stored label."""
     key = frame_key(atoms, engine.physics())
     old = store.record(key)
-    if old is not None and (old["status"] == "ok" or not retry_failed):
+    if old is not None and old["status"] == "ok" and not store.verify(key):
+        log.warning(
+            "frame %s: stored label does not match its checksums; labelling again", key[:12]
+        )
+        old = {**old, "status": "corrupt"}
+    if old is not None and (
+        old["status"] == "ok" or (old["status"] == "failed" and not retry_failed)
+    ):
         return LabelResult(key, old["status"], old.get("reason", ""), True, 0)
     work = store.new_workdir(key)
     write(work / "frame.extxyz", atoms, format="extxyz")
@@ -71,6 +78,7 @@ def label_frame(
         "formula": atoms.get_chemical_formula(),
         "attempts": attempts,
         "energy_eV": float(outcome.system["energies"][0]) if outcome.ok else None,
+        "checksums": checksums(work / "label", work) if outcome.ok else {},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "source": {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float))},
     }

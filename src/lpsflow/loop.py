@@ -22,6 +22,9 @@ def iteration_table(rmse: list, ratios: list, datasets: list, verdicts: list) ->
             row = {"iteration": i, "composition": comp}
             row["n_train"] = int(sizes.loc[comp].get("train", 0)) if comp in sizes.index else 0
             row["n_test"] = int(sizes.loc[comp].get("test", 0)) if comp in sizes.index else 0
+            row["n_excluded"] = (
+                int(sizes.loc[comp].get("excluded", 0)) if comp in sizes.index else 0
+            )
             for col in ("rmse_e", "rmse_f", "rmse_v"):
                 row[f"test_{col}"] = test.loc[comp, col] if comp in test.index else float("nan")
             row["train_rmse_f"] = train_f

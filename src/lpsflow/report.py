@@ -237,8 +237,9 @@ def expected_units(sample_paths: list[str]) -> dict:
 def build_context(inp, config: dict, type_map: list[str], store: str) -> dict:
     """Everything the template shows, from the workflow's tables (``inp``: named paths)."""
     iterations = pd.read_csv(inp["iterations"])
-    frames = [pd.read_csv(p) for p in inp["frames"]]
-    labels = [pd.read_csv(p) for p in inp["iteration_labels"]]
+    last = int(iterations["iteration"].max())
+    frames = [pd.read_csv(f"results/iter_{i:03d}/select/frames.csv") for i in range(last + 1)]
+    labels = [pd.read_csv(f"results/iter_{i:03d}/label/labels.csv") for i in range(last)]
     parity = pd.read_csv(inp["parity"])
     cond = pd.read_csv(inp["conductivity"])
     arr = pd.read_csv(inp["arrhenius"])
@@ -265,7 +266,6 @@ def build_context(inp, config: dict, type_map: list[str], store: str) -> dict:
         counts.index = [f"{c} (iteration {i})" for c in counts.index]
         dft_counts = pd.concat([dft_counts, counts.rename_axis("composition").reset_index()])
     parity_png, parity_stats = plot_parity(parity)
-    last = iterations["iteration"].max()
     final = iterations[iterations["iteration"] == last]
     statuses = sorted(set(final["status"]))
     untrusted = cond[cond["untrusted"]]

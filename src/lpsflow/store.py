@@ -98,6 +98,28 @@ class LabelStore:
     def label_path(self, key: str) -> Path:
         return self.entry(key) / "label"
 
+    def verify(self, key: str) -> bool:
+        """True if the label files still match the checksums recorded when labelled."""
+        record = self.record(key)
+        if record is None:
+            return False
+        for rel, digest in record.get("checksums", {}).items():
+            path = self.entry(key) / rel
+            if not path.is_file() or file_digest(path) != digest:
+                return False
+        return True
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def checksums(folder: Path, base: Path) -> dict:
+    """SHA-256 of every file under ``folder``, keyed by path relative to ``base``."""
+    return {
+        str(p.relative_to(base)): file_digest(p) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
 
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (temporary file, then rename)."""

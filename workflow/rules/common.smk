@@ -162,23 +162,24 @@ def final_iteration():
     return MAX_ITERATIONS - 1
 
 
-def final_models(wildcards):
-    return models(final_iteration())
-
-
-def final_dataset(wildcards):
-    return f"results/iter_{it(final_iteration())}/data"
+def final_model_inputs(wildcards):
+    """The ensemble and data of the final iteration (one walk over the checkpoints)."""
+    last = final_iteration()
+    return {"models": models(last), "data": f"results/iter_{it(last)}/data"}
 
 
 def loop_tables(wildcards):
+    """Every table of iterations 0 .. final (one walk over the checkpoints)."""
     last = final_iteration()
     return {
         "rmse": [f"results/iter_{it(i)}/train/rmse.csv" for i in range(last + 1)],
         "ratios": [f"results/iter_{it(i)}/select/ratios.csv" for i in range(last + 1)],
+        "frames": [f"results/iter_{it(i)}/select/frames.csv" for i in range(last + 1)],
         "datasets": [f"results/iter_{it(i)}/dataset.csv" for i in range(last + 1)],
         "verdicts": [
             f"results/iter_{it(i)}/select/verdict.json" for i in range(last + 1)
         ],
+        "labels": [f"results/iter_{it(i)}/label/labels.csv" for i in range(last)],
     }
 
 
@@ -196,18 +197,15 @@ def transport_results(wildcards):
 
 
 def report_inputs(wildcards):
-    """Every table the report reads (the loop's up to its final iteration)."""
-    last = final_iteration()
+    """Tables the report reads; per-iteration ones are found through iterations.csv, whose
+    rule depends on all of them (so this function needs no walk over the checkpoints).
+    """
     comps = list(COMPOSITIONS)
     temps = [temp_label(t) for t in config["production"]["temperatures"]]
     return {
         "summary": "results/init/summary.csv",
         "init_failures": "results/init/failures.csv",
         "iterations": "results/loop/iterations.csv",
-        "frames": [f"results/iter_{it(i)}/select/frames.csv" for i in range(last + 1)],
-        "iteration_labels": [
-            f"results/iter_{it(i)}/label/labels.csv" for i in range(last)
-        ],
         "manifest": "results/model/manifest.json",
         "parity": "results/model/parity.csv",
         "conductivity": "results/transport/conductivity.csv",

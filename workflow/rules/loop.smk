@@ -18,8 +18,7 @@ rule summarize_iterations:
 # ---- the final ensemble, its compressed model and its data in results/model/ ----
 rule export_model:
     input:
-        models=final_models,
-        data=final_dataset,
+        unpack(final_model_inputs),
     output:
         manifest="results/model/manifest.json",
     log:

@@ -16,6 +16,8 @@ rule build_dataset:
         store=DFT["store"],
         type_map=TYPE_MAP,
         test_fraction=config["train"]["test_fraction"],
+        max_force=config["train"]["max_force"],
+        min_distance=config["train"]["min_distance"],
     script:
         "../scripts/build_dataset.py"
 
