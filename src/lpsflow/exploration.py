@@ -14,6 +14,7 @@ from pathlib import Path
 from ase import Atoms
 from ase.io import write
 
+from lpsflow.launch import program_env
 from lpsflow.training import dp_env, python_tool
 
 FS_TO_PS = 1e-3
@@ -88,11 +89,12 @@ def run_lammps(
     workdir.mkdir(parents=True, exist_ok=True)
     write(workdir / "conf.lmp", atoms, format="lammps-data", specorder=type_map, masses=True)
     (workdir / "in.lammps").write_text(text)
+    argv = [*_resolve(shlex.split(command)), "-in", "in.lammps"]
     with open(workdir / "stdout.txt", "w") as out:
         subprocess.run(
-            [*_resolve(shlex.split(command)), "-in", "in.lammps"],
+            argv,
             cwd=workdir,
-            env=dp_env(threads),
+            env=program_env(argv, dp_env(threads)),
             stdout=out,
             stderr=subprocess.STDOUT,
             check=True,

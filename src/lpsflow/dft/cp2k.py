@@ -19,6 +19,7 @@ import numpy as np
 from ase import Atoms
 
 from lpsflow.dft import Outcome, register
+from lpsflow.launch import program_env
 
 VALENCE = {"Li": 3, "P": 5, "S": 6, "O": 6, "Cl": 7, "Br": 7, "I": 7}  # GTH-PBE-q*
 DISPERSION = {"none": None, "D3": "DFTD3", "D3BJ": "DFTD3(BJ)"}
@@ -195,11 +196,13 @@ class Cp2k:
         data_dir = self.settings.get("data_dir")
         if data_dir:
             env["CP2K_DATA_DIR"] = str(data_dir)
+        argv = [*self.command(), "-i", INPUT, "-o", OUTPUT]
+        env = program_env(argv, env)
         start = time.monotonic()
         timed_out, returncode = False, None
         with open(workdir / "stdout.txt", "w") as log:
             proc = subprocess.Popen(
-                [*self.command(), "-i", INPUT, "-o", OUTPUT],
+                argv,
                 cwd=workdir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
