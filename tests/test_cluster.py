@@ -1,15 +1,15 @@
 from lpsflow.cluster import diagnose
 
 LOGS = {
-    "label_batch/comp_LPS75_batch_0/101.log": (
+    "rule_label_batch/comp_LPS75_batch_0/101.log": (
         "x\nslurmstepd: error: *** JOB 101 ON vm CANCELLED AT 2026-11-24T06:00:00"
         " DUE TO TIME LIMIT ***\n"
     ),
-    "train_model/iter_000_model_1/102.log": (
+    "rule_train_model/iter_000_model_1/102.log": (
         "slurmstepd: error: Detected 1 oom_kill event in StepId=102.batch."
         " Some of the step tasks have been OOM Killed.\n"
     ),
-    "explore_md/iter_000_comp_LPS75/103.log": "all fine\n",
+    "rule_explore_md/iter_000_comp_LPS75/103.log": "all fine\n",
 }
 
 

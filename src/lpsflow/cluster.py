@@ -28,12 +28,12 @@ SLURM_FAILURES = [
 def diagnose(logdir: str | Path) -> list[str]:
     """One sentence per Slurm job log under ``logdir`` that shows a known failure.
 
-    The plugin writes logs as ``<logdir>/<rule>/<wildcards>/<jobid>.log``.
+    The plugin writes logs as ``<logdir>/rule_<rule>/<wildcards>/<jobid>.log``.
     """
     messages = []
     for log in sorted(Path(logdir).rglob("*.log")):
         text = log.read_text(errors="replace")
-        rule = log.relative_to(logdir).parts[0]
+        rule = log.relative_to(logdir).parts[0].removeprefix("rule_")
         for pattern, advice in SLURM_FAILURES:
             if pattern.search(text):
                 messages.append(f"Slurm job {log.stem} ({log}) " + advice.format(rule=rule))
