@@ -22,7 +22,6 @@ import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
 
-
 def figure_png(fig) -> str:
     """A matplotlib figure as a data URI (and closed)."""
     buf = io.BytesIO()
