@@ -94,7 +94,7 @@ def tiny_campaign() -> dict:
         {"name": "LPS80", "x": 0.80, "n_atoms": 19, "replicas": 1},
     ]
     config["init"] = {"n_perturb": 4}
-    config["dft"].update(frames_per_job=2, command=str(COUNTING_CP2K))
+    config["dft"].update(command=str(COUNTING_CP2K))
     config["train"].update(n_models=2, steps=200, init_steps=100, test_fraction=0.3)
     config["explore"].update(schedule=[{"ensemble": "nvt", "temperature": 600}], steps=[200])
     config["select"].update(max_per_composition=2)

@@ -3,7 +3,7 @@ import yaml
 from conftest import REPO, validated
 from snakemake.exceptions import WorkflowError
 
-from lpsflow.config import ConfigError, check, n_batches, resolve_dft, type_map
+from lpsflow.config import ConfigError, check, n_frames, resolve_dft, type_map
 
 BASE = {"compositions": [{"name": "LPS75", "x": 0.75, "n_atoms": 48}]}
 
@@ -40,10 +40,10 @@ def test_type_map_in_fixed_order():
     assert type_map(validated(BASE)) == ["Li", "P", "S"]
 
 
-def test_batches():
-    config = validated({**BASE, "init": {"n_perturb": 7}, "dft": {"frames_per_job": 3}})
+def test_frames():
+    config = validated({**BASE, "init": {"n_perturb": 7}})
     config["compositions"][0]["replicas"] = 2
-    assert n_batches(config, config["compositions"][0]) == 5
+    assert n_frames(config, config["compositions"][0]) == 14
 
 
 @pytest.mark.parametrize(

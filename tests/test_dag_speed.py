@@ -24,7 +24,8 @@ def _campaign_files(root):
             (f"results/sample/{c}/replica_0.extxyz", ""),
             (f"results/init/{c}/frames.extxyz", ""),
         ]
-        files += [(f"results/init/{c}/labels/batch_0.csv", ""), (f"results/init/{c}/data/", None)]
+        files += [(f"results/init/{c}/labels/frame_{f}.csv", "") for f in range(5)]
+        files += [(f"results/init/{c}/data/", None)]
         files += [(f"results/init/{c}/labels.csv", "")]
     files += [("results/init/summary.csv", ""), ("results/init/failures.csv", "")]
     for i in range(N_ITER):
@@ -88,7 +89,6 @@ def test_dry_run_of_large_finished_campaign_under_10_s(tmp_path):
     ]
     config["loop"]["max_iterations"] = N_ITER
     config["init"]["n_perturb"] = 5
-    config["dft"]["frames_per_job"] = 5
     _campaign_files(tmp_path)
     start = time.perf_counter()
     proc = run_workflow(tmp_path, config, "-n", "--rerun-triggers", "mtime")

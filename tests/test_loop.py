@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from lpsflow.loop import iteration_table
+from lpsflow.loop import Verdict, iteration_table
 
 
 def test_iteration_table():
@@ -29,7 +29,7 @@ def test_iteration_table():
     data = pd.DataFrame(
         {"composition": ["a", "a", "a", "b"], "split": ["train", "train", "test", "train"]}
     )
-    table = iteration_table([rmse], [ratios], [data], [{"n_selected": 5, "status": "continue"}])
+    table = iteration_table([rmse], [ratios], [data], [Verdict("continue", 5)])
     a = table.set_index("composition").loc["a"]
     assert (a["n_train"], a["n_test"], a["test_rmse_f"], a["accurate_ratio"]) == (2, 1, 0.2, 0.5)
     b = table.set_index("composition").loc["b"]

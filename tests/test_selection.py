@@ -76,3 +76,48 @@ def test_ratios_and_status():
     assert loop_status(per, 0.95, n_selected=0) == "stalled"  # failed frames, nothing to label
     ok = per.assign(failed=0)
     assert loop_status(ok, 0.95, n_selected=0) == "converged"
+
+
+def test_non_finite_deviation_is_failed():
+    """DP-GEN never trusts a non-finite deviation; a NaN or inf virial deviation is failed."""
+    f = np.array([0.05, 0.05, 0.2, np.nan, np.inf, 0.05])
+    v = np.array([0.01, np.inf, np.nan, 0.01, 0.01, -np.inf])
+    assert list(classify(f, 0.15, 0.35, max_devi_v=v)) == [
+        "accurate",
+        "failed",
+        "failed",
+        "failed",
+        "failed",
+        "failed",
+    ]
+
+
+def dpgen_standard(f, v, f_lo, f_hi, v_lo, v_hi):
+    """DP-GEN's _select_by_model_devi_standard decision for one finite record (reference)."""
+    if (v_lo <= v < v_hi) or (f_lo <= f < f_hi):
+        return "candidate"
+    if v >= v_hi or f >= f_hi:
+        return "failed"
+    return "accurate"
+
+
+def test_virial_trust_levels_match_dpgen():
+    rng = np.random.default_rng(0)
+    f = np.concatenate([rng.uniform(0, 0.5, 200), [0.15, 0.35, 0.1, 0.2, 0.4]])
+    v = np.concatenate([rng.uniform(0, 0.1, 200), [0.0, 0.0, 0.02, 0.08, 0.03]])
+    got = classify(f, 0.15, 0.35, max_devi_v=v, trust_lo_v=0.02, trust_hi_v=0.05)
+    want = [dpgen_standard(a, b, 0.15, 0.35, 0.02, 0.05) for a, b in zip(f, v, strict=True)]
+    assert list(got) == want
+    # boundaries: f exactly at trust_lo and v exactly at trust_lo_v are candidates; a frame
+    # whose force is a candidate stays one even if its virial is failed (DP-GEN's order)
+    assert list(got[-5:]) == ["candidate", "failed", "candidate", "candidate", "candidate"]
+    # without virial levels the virial deviation is ignored (plain DP-GEN with v levels 1e10)
+    plain = classify(f, 0.15, 0.35, max_devi_v=v)
+    assert list(plain) == [dpgen_standard(a, b, 0.15, 0.35, 1e10, 1e10) for a, b in zip(f, v)]
+
+
+def test_virial_levels_need_both_and_order():
+    with pytest.raises(ValueError, match="both"):
+        classify(np.array([0.1]), 0.15, 0.35, np.array([0.1]), trust_lo_v=0.1)
+    with pytest.raises(ValueError, match="trust_lo_v"):
+        classify(np.array([0.1]), 0.15, 0.35, np.array([0.1]), 0.2, 0.1)

@@ -10,7 +10,7 @@ from conftest import COUNTING_CP2K, needs_cp2k, run_workflow, shipped, tiny_camp
 
 def test_dry_run_shipped_config(tmp_path):
     proc = run_workflow(tmp_path, shipped("config.yaml"), "-n")
-    assert "label_batch" in proc.stdout and "sample_structure" in proc.stdout
+    assert "label_frame" in proc.stdout and "sample_structure" in proc.stdout
 
 
 def test_dry_run_three_compositions(tmp_path):
@@ -57,7 +57,7 @@ def test_demo_labels_two_compositions_and_never_twice(tmp_path):
     config = shipped("demo.yaml")
     config["compositions"][1] = {"name": "LPS80", "x": 0.8, "n_atoms": 19, "replicas": 1}
     config["init"] = {"n_perturb": 2}
-    config["dft"].update(command=str(COUNTING_CP2K), frames_per_job=1)
+    config["dft"].update(command=str(COUNTING_CP2K))
     calls = tmp_path / "calls.txt"
     env = {"CP2K_CALL_LOG": str(calls)}
     run_workflow(tmp_path, config, "results/init/summary.csv", env=env)

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 
 from lpsflow.stoichiometry import ELEMENT_ORDER, solve
@@ -85,6 +84,13 @@ def check(config: dict) -> None:
         raise ConfigError(
             f"select.trust_lo ({sel['trust_lo']}) must be below select.trust_hi ({sel['trust_hi']})"
         )
+    if sel and ("trust_lo_v" in sel) != ("trust_hi_v" in sel):
+        raise ConfigError("select.trust_lo_v and select.trust_hi_v: give both or neither")
+    if sel and "trust_lo_v" in sel and not sel["trust_lo_v"] < sel["trust_hi_v"]:
+        raise ConfigError(
+            f"select.trust_lo_v ({sel['trust_lo_v']}) must be below "
+            f"select.trust_hi_v ({sel['trust_hi_v']})"
+        )
     if "dft" in config:
         check_dft_files(config["dft"])
     template = config.get("train", {}).get("template")
@@ -124,22 +130,19 @@ def check_dft_files(dft: dict) -> None:
 
 
 def check_writable(folder: str | Path) -> None:
-    """``folder`` can hold results: it is (or can be made) a directory that accepts files."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write_test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise ConfigError(f"results folder {folder} is not writable: {err}") from err
+    """``folder`` can hold results: it is a writable directory, or its closest existing
+    parent is one (nothing is created: the workflow's jobs make their own folders)."""
+    import os
+
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"results folder {folder} is not writable: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"results folder {folder} is not writable: {existing} is read-only")
 
 
 def n_frames(config: dict, comp: dict) -> int:
     """Initial frames of a composition: replicas x perturbed frames per replica."""
     return comp["replicas"] * config["init"]["n_perturb"]
-
-
-def n_batches(config: dict, comp: dict) -> int:
-    """Labelling jobs of a composition's initial frames."""
-    return math.ceil(n_frames(config, comp) / config["dft"]["frames_per_job"])

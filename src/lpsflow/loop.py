@@ -1,11 +1,63 @@
-"""Bookkeeping of the concurrent-learning loop: the per-iteration summary table."""
+"""Bookkeeping of the concurrent-learning loop: the verdict of an iteration and the
+per-iteration summary table."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
 import pandas as pd
 
+STATUSES = ("continue", "converged", "stalled")
 
-def iteration_table(rmse: list, ratios: list, datasets: list, verdicts: list) -> pd.DataFrame:
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an iteration's selection decided.
+
+    ``status``: continue (candidates to label), converged (every composition accurate
+    enough, or nothing to label and nothing failed) or stalled (no candidate but failed
+    frames). ``n_selected``: candidates sent to DFT; ``accurate_ratio``: per composition.
+    """
+
+    status: str
+    n_selected: int
+    accurate_ratio: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"verdict status {self.status!r} not in {STATUSES}")
+        if self.n_selected < 0:
+            raise ValueError(f"n_selected must be >= 0, got {self.n_selected}")
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "converged"
+
+    @property
+    def stop(self) -> bool:
+        """No further iteration: converged or stalled."""
+        return self.status != "continue"
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "converged": self.converged, "stop": self.stop}
+
+    def write(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Verdict:
+        return cls(data["status"], int(data["n_selected"]), dict(data.get("accurate_ratio", {})))
+
+    @classmethod
+    def read(cls, path: str | Path) -> Verdict:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def iteration_table(
+    rmse: list, ratios: list, datasets: list, verdicts: list[Verdict]
+) -> pd.DataFrame:
     """One row per iteration and composition from each iteration's tables.
 
     Columns: iteration, composition, n_train, n_test, test RMSE (mean over members) of energy
@@ -30,7 +82,7 @@ def iteration_table(rmse: list, ratios: list, datasets: list, verdicts: list) ->
             row["train_rmse_f"] = train_f
             for col in ("accurate_ratio", "candidate_ratio", "failed_ratio", "candidate"):
                 row[col] = per_comp.loc[comp, col] if comp in per_comp.index else float("nan")
-            row["n_selected_all"] = v["n_selected"]
-            row["status"] = v["status"]
+            row["n_selected_all"] = v.n_selected
+            row["status"] = v.status
             rows.append(row)
     return pd.DataFrame(rows)

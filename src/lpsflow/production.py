@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from lpsflow.settings import GlassSettings, RunSettings
 from lpsflow.structures import supercell_repeats
 
 FS_TO_PS = 1e-3
@@ -39,39 +40,46 @@ thermo          {devi_every}
 """
 
 
-def melt_quench_input(models: list[str], type_map: list[str], settings: dict, seed: int) -> str:
-    """Melt at ``melt_temperature``, quench linearly to ``quench_to`` (NVT), write glass.dump."""
-    dt = settings["timestep_fs"] * FS_TO_PS
-    t_melt, t_end = settings["melt_temperature"], settings["quench_to"]
+def melt_quench_input(models: list[str], type_map: list[str], settings: GlassSettings) -> str:
+    """Melt at ``melt_temperature`` (K), quench linearly to ``quench_to`` (NVT), write
+    glass.dump; velocities seeded with ``settings.seed``."""
+    s = settings
+    dt = s.timestep_fs * FS_TO_PS
+    t_melt, t_end, seed = s.melt_temperature, s.quench_to, s.seed
     return (
-        _header(models, type_map, settings["devi_every"], dt)
+        _header(models, type_map, s.devi_every, dt)
         + f"""velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
 fix             melt all nvt temp {t_melt} {t_melt} {100 * dt}
-run             {settings["melt_steps"]}
+run             {s.melt_steps}
 unfix           melt
 fix             quench all nvt temp {t_melt} {t_end} {100 * dt}
-run             {settings["quench_steps"]}
+run             {s.quench_steps}
 write_dump      all custom glass.dump id type x y z modify sort id
 """
     )
 
 
 def transport_input(
-    models: list[str], type_map: list[str], settings: dict, temperature: float, seed: int
+    models: list[str], type_map: list[str], settings: RunSettings, temperature: float
 ) -> str:
-    """Equilibrate at ``temperature`` (NVT), then record unwrapped Li positions."""
-    dt = settings["timestep_fs"] * FS_TO_PS
+    """Equilibrate at ``temperature`` (K, NVT), then record unwrapped Li positions.
+
+    Velocities are seeded with ``settings.seed + int(temperature)``.
+    """
+    s = settings
+    dt = s.timestep_fs * FS_TO_PS
     li = type_map.index("Li") + 1
+    seed = s.seed + int(temperature)
     return (
-        _header(models, type_map, settings["devi_every"], dt)
+        _header(models, type_map, s.devi_every, dt)
         + f"""group           li type {li}
 velocity        all create {temperature} {seed} dist gaussian mom yes rot yes
 fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
-run             {settings["equilibration_steps"]}
+run             {s.equilibration_steps}
 reset_timestep  0
-dump            li li custom {settings["dump_every"]} li.dump id type xu yu zu
+dump            li li custom {s.dump_every} li.dump id type xu yu zu
 dump_modify     li sort id
-run             {settings["steps"]}
+run             {s.steps}
 """
     )
 

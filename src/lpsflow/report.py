@@ -232,23 +232,32 @@ def expected_units(sample_paths: list[str]) -> dict:
     return out
 
 
-def build_context(inp, config: dict, type_map: list[str], store: str) -> dict:
-    """Everything the template shows, from the workflow's tables (``inp``: named paths)."""
+def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
+    """Everything the template shows, from the workflow's tables (``inp``: named paths).
+
+    ``science``: the campaign's science settings (lpsflow.settings.Settings.science);
+    ``inp["loop_tables"]`` lists each iteration's tables (index = iteration, written by the
+    workflow); msd and structure tables carry their composition and temperature.
+    """
+    config = science
     iterations = pd.read_csv(inp["iterations"])
     last = int(iterations["iteration"].max())
-    frames = [pd.read_csv(f"results/iter_{i:03d}/select/frames.csv") for i in range(last + 1)]
-    labels = [pd.read_csv(f"results/iter_{i:03d}/label/labels.csv") for i in range(last)]
+    loop_tables = json.loads(Path(inp["loop_tables"]).read_text())
+    frames = [pd.read_csv(p) for p in loop_tables["frames"]]
+    labels = [pd.read_csv(p) for p in loop_tables["labels"]]
     parity = pd.read_csv(inp["parity"])
     cond = pd.read_csv(inp["conductivity"])
     arr = pd.read_csv(inp["arrhenius"])
     exp = experimental_references()
     structures = {}
     for path in inp["structure"]:
-        structures[Path(path).parent.name] = json.loads(Path(path).read_text())
+        result = json.loads(Path(path).read_text())
+        structures[result["composition"]] = result
     msd = {}
     for path in inp["msd"]:
-        p = Path(path)
-        msd[(p.parent.parent.name, p.parent.name[1:])] = pd.read_csv(p)
+        table = pd.read_csv(path)
+        key = (str(table["composition"].iloc[0]), f"{float(table['temperature_K'].iloc[0]):g}")
+        msd[key] = table
     failures = [pd.read_csv(inp["init_failures"]).assign(stage="initial data")]
     for i, lab in enumerate(labels):
         failures.append(lab[lab["status"] != "ok"].assign(stage=f"iteration {i}"))
@@ -315,7 +324,7 @@ def build_context(inp, config: dict, type_map: list[str], store: str) -> dict:
         "type_map": " ".join(type_map),
         "compositions": table_html(comps),
         "versions": software_versions(
-            store, sorted(Path("results/production").glob("*/melt_quench/log.lammps"))
+            store, [Path(p).with_name("log.lammps") for p in inp["melt_quench"]]
         ),
         "times": table_html(stage_times()),
         "dft_counts": table_html(dft_counts),

@@ -4,6 +4,11 @@ Frames whose largest atomic force deviation lies in [trust_lo, trust_hi) are can
 for DFT, below are accurate, at or above are failed (too far from the data to trust, and
 usually unphysical). With ``relative`` trust levels DeePMD writes the deviation divided by
 (|F| + level) and the trust levels are dimensionless.
+
+Optional virial trust levels follow DP-GEN's ``_select_by_model_devi_standard``: a frame is
+a candidate when its force *or* its virial deviation lies in its [lo, hi) window, else
+failed when either reaches its hi, else accurate. A non-finite deviation (NaN or inf, force
+or virial) is failed: the ensemble has left any trusted region (DP-GEN stops on NaN).
 """
 
 from __future__ import annotations
@@ -27,12 +32,33 @@ def read_model_devi(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(data, columns=header[: data.shape[1]])
 
 
-def classify(max_devi_f: np.ndarray, trust_lo: float, trust_hi: float) -> np.ndarray:
-    """accurate / candidate / failed for each frame."""
+def classify(
+    max_devi_f: np.ndarray,
+    trust_lo: float,
+    trust_hi: float,
+    max_devi_v: np.ndarray | None = None,
+    trust_lo_v: float | None = None,
+    trust_hi_v: float | None = None,
+) -> np.ndarray:
+    """accurate / candidate / failed for each frame (a frame at ``trust_lo`` is a candidate).
+
+    ``max_devi_v`` with ``trust_lo_v``/``trust_hi_v`` adds DP-GEN's virial criterion; without
+    the levels the virial deviation only matters when it is not finite.
+    """
     if not trust_lo < trust_hi:
         raise ValueError(f"trust_lo ({trust_lo}) must be below trust_hi ({trust_hi})")
-    devi = np.asarray(max_devi_f, dtype=float)
-    return np.where(devi < trust_lo, ACCURATE, np.where(devi < trust_hi, CANDIDATE, FAILED))
+    if (trust_lo_v is None) != (trust_hi_v is None):
+        raise ValueError("give both trust_lo_v and trust_hi_v, or neither")
+    if trust_lo_v is not None and not trust_lo_v < trust_hi_v:
+        raise ValueError(f"trust_lo_v ({trust_lo_v}) must be below trust_hi_v ({trust_hi_v})")
+    f = np.asarray(max_devi_f, dtype=float)
+    v = np.zeros_like(f) if max_devi_v is None else np.asarray(max_devi_v, dtype=float)
+    v_lo, v_hi = (np.inf, np.inf) if trust_lo_v is None else (trust_lo_v, trust_hi_v)
+    with np.errstate(invalid="ignore"):
+        candidate = ((f >= trust_lo) & (f < trust_hi)) | ((v >= v_lo) & (v < v_hi))
+        failed = (f >= trust_hi) | (v >= v_hi)
+    out = np.where(candidate, CANDIDATE, np.where(failed, FAILED, ACCURATE))
+    return np.where(np.isfinite(f) & np.isfinite(v), out, FAILED)
 
 
 def farthest_points(features: np.ndarray, k: int, start: int = 0) -> list[int]:
@@ -107,20 +133,29 @@ def explored_frames(model_devi: str | Path, dump: str | Path, type_map: list[str
 
 
 def select_iteration(
-    runs: list[dict], graph: str, type_map: list[str], settings: dict, accurate_ratio: float
+    runs: list[dict], graph: str, type_map: list[str], settings, accurate_ratio: float
 ):
     """Classify every explored frame and choose each composition's candidates.
 
     ``runs``: one dict per exploration job with composition, job, temperature, devi, traj.
-    Returns (frames table, candidate Atoms list, ratios table, verdict dict).
+    ``settings``: :class:`lpsflow.settings.SelectSettings`.
+    Returns (frames table, candidate Atoms list, ratios table, :class:`lpsflow.loop.Verdict`).
     """
     from lpsflow.evaluation import frame_features
+    from lpsflow.loop import Verdict
 
-    rng = np.random.default_rng(settings["seed"])
+    rng = np.random.default_rng(settings.seed)
     rows, pool = [], {}
     for run in runs:
         table, frames = explored_frames(run["devi"], run["traj"], type_map)
-        classes = classify(table["max_devi_f"], settings["trust_lo"], settings["trust_hi"])
+        classes = classify(
+            table["max_devi_f"],
+            settings.trust_lo,
+            settings.trust_hi,
+            table["max_devi_v"] if "max_devi_v" in table else None,
+            settings.trust_lo_v,
+            settings.trust_hi_v,
+        )
         for idx, (step, devi, cls) in enumerate(
             zip(table["step"], table["max_devi_f"], classes, strict=True)
         ):
@@ -149,13 +184,13 @@ def select_iteration(
     chosen = []
     for frames in pool.values():
         devi = np.array([f.info["max_devi_f"] for f in frames])
-        k = settings["max_per_composition"]
+        k = settings.max_per_composition
         features = (
             frame_features(graph, frames, type_map)
-            if settings["method"] == "fps" and len(frames) > k
+            if settings.method == "fps" and len(frames) > k
             else None
         )
-        chosen += [frames[i] for i in pick(devi, k, settings["method"], rng, features)]
+        chosen += [frames[i] for i in pick(devi, k, settings.method, rng, features)]
     for index, frame in enumerate(chosen):
         frame.info["index"] = index
     by_temp = (
@@ -169,13 +204,9 @@ def select_iteration(
     per_comp["job"] = "all"
     table = pd.concat([by_temp, per_comp], ignore_index=True)
     status = loop_status(per_comp, accurate_ratio, len(chosen))
-    verdict = {
-        "status": status,
-        "converged": status == "converged",
-        "stop": status != "continue",
-        "n_selected": len(chosen),
-        "accurate_ratio": dict(
-            zip(per_comp["composition"], per_comp["accurate_ratio"].astype(float), strict=True)
-        ),
-    }
+    verdict = Verdict(
+        status,
+        len(chosen),
+        dict(zip(per_comp["composition"], per_comp["accurate_ratio"].astype(float), strict=True)),
+    )
     return frames_table, chosen, table, verdict

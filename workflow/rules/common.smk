@@ -1,5 +1,6 @@
-# Config validation, tables of what to run, paths and input functions. The only place
-# that reads the config; other rules files use the helpers defined here.
+# Config validation, typed settings, tables of what to run, paths and input functions.
+# The only place that reads the config; other rules files use the helpers defined here.
+# The loop's own mechanics (verdicts, candidate frames, final iteration) are in loop.smk.
 import os
 import sys
 from pathlib import Path
@@ -16,25 +17,22 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
-import json  # noqa: E402
-import math  # noqa: E402
-
 from lpsflow import config as lpsconfig  # noqa: E402
-from lpsflow.exploration import schedule_jobs  # noqa: E402
+from lpsflow.settings import Settings  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     lpsconfig.check(config)
-    lpsconfig.check_writable("results")
+    lpsconfig.check_writable("results")  # creates nothing: parsing leaves no folders
 except lpsconfig.ConfigError as err:
     raise ValueError(f"config error: {err}") from None
 
-COMPOSITIONS = {c["name"]: c for c in config["compositions"]}
-TYPE_MAP = lpsconfig.type_map(config)
-DFT = lpsconfig.resolve_dft(config["dft"])
-N_MODELS = config["train"]["n_models"]
-MAX_ITERATIONS = config["loop"]["max_iterations"]
-EXPLORE_JOBS = schedule_jobs(config["explore"]["schedule"])
+# Every rule's params come from S (science only; see README "How settings reach the code").
+S = Settings.from_config(config)
+COMPOSITIONS = S.compositions
+TYPE_MAP = S.type_map
+N_MODELS = S.train.n_models
+EXPLORE_JOBS = S.explore.jobs
 
 
 # light table work runs where snakemake runs, never as a cluster job
@@ -48,19 +46,53 @@ localrules:
 wildcard_constraints:
     comp="|".join(COMPOSITIONS),
     replica=r"\d+",
-    batch=r"\d+",
+    frame=r"\d+",
     iter=r"\d{3}",
     model=r"\d+",
     temp=r"[0-9.]+",
 
 
-# ---- paths ----
+# ---- paths: the results layout, built here only ----
+def it(i):
+    """Iteration number as used in paths (iter_000, iter_001, ...)."""
+    return f"{int(i):03d}"
+
+
+def temp_label(t):
+    """Temperature as used in paths (T600, T812.5)."""
+    return f"{t:g}"
+
+
 def sample_path(comp, replica):
     return f"results/sample/{comp}/replica_{replica}.extxyz"
 
 
-def batch_manifest(comp, batch):
-    return f"results/init/{comp}/labels/batch_{batch}.csv"
+def init_labels(comp):
+    return f"results/init/{comp}/labels.csv"
+
+
+def iter_dir(iteration):
+    return f"results/iter_{it(iteration)}"
+
+
+def graph_path(iteration, model):
+    return f"{iter_dir(iteration)}/train/model_{model}/graph.pb"
+
+
+def models(iteration):
+    return [graph_path(iteration, m) for m in range(N_MODELS)]
+
+
+def explore_path(iteration, comp, job, name):
+    return f"{iter_dir(iteration)}/explore/{comp}/job_{job}/{name}"
+
+
+def candidate_labels(iteration):
+    return f"{iter_dir(iteration)}/label/labels.csv"
+
+
+def transport_path(comp, temp, name):
+    return f"results/production/{comp}/T{temp_label(float(temp))}/{name}"
 
 
 # ---- input functions ----
@@ -69,24 +101,10 @@ def replicas_of(wildcards):
     return [sample_path(wildcards.comp, r) for r in range(comp["replicas"])]
 
 
-def batches_of(wildcards):
-    comp = COMPOSITIONS[wildcards.comp]
-    return [
-        batch_manifest(wildcards.comp, b)
-        for b in range(lpsconfig.n_batches(config, comp))
-    ]
-
-
-def it(i):
-    """Iteration number as used in paths (iter_000, iter_001, ...)."""
-    return f"{int(i):03d}"
-
-
-def models(iteration):
-    return [
-        f"results/iter_{it(iteration)}/train/model_{m}/graph.pb"
-        for m in range(N_MODELS)
-    ]
+def frame_manifests(wildcards):
+    """One label manifest per initial frame (job count = frames; batching is the profile's)."""
+    n = lpsconfig.n_frames(config, COMPOSITIONS[wildcards.comp])
+    return [f"results/init/{wildcards.comp}/labels/frame_{f}.csv" for f in range(n)]
 
 
 def models_of(wildcards):
@@ -95,19 +113,16 @@ def models_of(wildcards):
 
 def labels_before(wildcards):
     """Label tables that feed the training data of iteration ``iter``."""
-    init = expand("results/init/{comp}/labels.csv", comp=COMPOSITIONS)
-    earlier = [
-        f"results/iter_{it(j)}/label/labels.csv" for j in range(int(wildcards.iter))
-    ]
-    return init + earlier
+    init = [init_labels(comp) for comp in COMPOSITIONS]
+    return init + [candidate_labels(j) for j in range(int(wildcards.iter))]
 
 
 def init_graph(wildcards):
     """Previous iteration's model of the same member, unless training from scratch."""
     i = int(wildcards.iter)
-    if i == 0 or config["train"]["from_scratch"]:
+    if i == 0 or S.train.from_scratch:
         return []
-    return f"results/iter_{it(i - 1)}/train/model_{wildcards.model}/graph.pb"
+    return graph_path(i - 1, wildcards.model)
 
 
 def start_frames(wildcards):
@@ -117,8 +132,7 @@ def start_frames(wildcards):
         n = COMPOSITIONS[comp]["replicas"]
         return [sample_path(comp, j % n) for j in range(len(EXPLORE_JOBS))]
     return [
-        f"results/iter_{it(i - 1)}/explore/{comp}/job_{j}/final.extxyz"
-        for j in range(len(EXPLORE_JOBS))
+        explore_path(i - 1, comp, j, "final.extxyz") for j in range(len(EXPLORE_JOBS))
     ]
 
 
@@ -130,88 +144,53 @@ def explore_outputs(name):
     ]
 
 
-def explore_runs(wildcards, name):
+def explore_runs(wildcards):
+    """Every exploration job of an iteration, keyed by meaning (composition, job)."""
     return [
-        f"results/iter_{wildcards.iter}/explore/{comp}/job_{j}/{name}"
+        {"composition": comp, "job": j, **job}
         for comp in COMPOSITIONS
-        for j in range(len(EXPLORE_JOBS))
+        for j, job in enumerate(EXPLORE_JOBS)
     ]
 
 
-def verdict(iteration):
-    """Selection verdict of an iteration (waits for its checkpoint)."""
-    path = checkpoints.select_candidates.get(iter=it(iteration)).output.verdict
-    with open(path) as fh:
-        return json.load(fh)
+def explore_files(name):
+    def files(wildcards):
+        return [
+            explore_path(wildcards.iter, r["composition"], r["job"], name)
+            for r in explore_runs(wildcards)
+        ]
 
-
-def candidate_batches(wildcards):
-    n = verdict(wildcards.iter)["n_selected"]
-    per_job = config["dft"]["frames_per_job"]
-    return [
-        f"results/iter_{wildcards.iter}/label/batch_{b}.csv"
-        for b in range(math.ceil(n / per_job))
-    ]
-
-
-def final_iteration():
-    """First converged (or stalled) iteration, or the last allowed one (walks the checkpoints)."""
-    for i in range(MAX_ITERATIONS):
-        if verdict(i)["stop"]:
-            return i
-    return MAX_ITERATIONS - 1
-
-
-def final_model_inputs(wildcards):
-    """The ensemble and data of the final iteration (one walk over the checkpoints)."""
-    last = final_iteration()
-    return {"models": models(last), "data": f"results/iter_{it(last)}/data"}
-
-
-def loop_tables(wildcards):
-    """Every table of iterations 0 .. final (one walk over the checkpoints)."""
-    last = final_iteration()
-    return {
-        "rmse": [f"results/iter_{it(i)}/train/rmse.csv" for i in range(last + 1)],
-        "ratios": [f"results/iter_{it(i)}/select/ratios.csv" for i in range(last + 1)],
-        "frames": [f"results/iter_{it(i)}/select/frames.csv" for i in range(last + 1)],
-        "datasets": [f"results/iter_{it(i)}/dataset.csv" for i in range(last + 1)],
-        "verdicts": [
-            f"results/iter_{it(i)}/select/verdict.json" for i in range(last + 1)
-        ],
-        "labels": [f"results/iter_{it(i)}/label/labels.csv" for i in range(last)],
-    }
-
-
-def temp_label(t):
-    """Temperature as used in paths (T600, T812.5)."""
-    return f"{t:g}"
+    return files
 
 
 def transport_results(wildcards):
     return [
-        f"results/production/{comp}/T{temp_label(t)}/transport.json"
+        transport_path(comp, t, "transport.json")
         for comp in COMPOSITIONS
-        for t in config["production"]["temperatures"]
+        for t in S.production.temperatures
     ]
 
 
 def report_inputs(wildcards):
-    """Tables the report reads; per-iteration ones are found through iterations.csv, whose
-    rule depends on all of them (so this function needs no walk over the checkpoints).
+    """Tables the report reads; the per-iteration ones are listed in results/loop/tables.json
+    by summarize_iterations (so this function needs no walk over the checkpoints).
     """
     comps = list(COMPOSITIONS)
-    temps = [temp_label(t) for t in config["production"]["temperatures"]]
+    temps = S.production.temperatures
     return {
         "summary": "results/init/summary.csv",
         "init_failures": "results/init/failures.csv",
         "iterations": "results/loop/iterations.csv",
+        "loop_tables": "results/loop/tables.json",
         "manifest": "results/model/manifest.json",
         "parity": "results/model/parity.csv",
         "conductivity": "results/transport/conductivity.csv",
         "arrhenius": "results/transport/arrhenius.csv",
-        "msd": [f"results/production/{c}/T{t}/msd.csv" for c in comps for t in temps],
+        "msd": [transport_path(c, t, "msd.csv") for c in comps for t in temps],
         "structure": [f"results/production/{c}/structure.json" for c in comps],
+        "melt_quench": [
+            f"results/production/{c}/melt_quench/model_devi.out" for c in comps
+        ],
         "samples": [sample_path(c, 0) for c in comps],
     }
 

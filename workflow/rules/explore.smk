@@ -16,10 +16,10 @@ rule explore_md:
         "benchmarks/iter_{iter}/explore/{comp}.tsv"
     conda:
         "../../envs/deepmd.yaml"
-    threads: config["explore"]["threads"]
+    threads: S.explore.threads
     params:
-        explore=config["explore"],
-        select=config["select"],
+        md=S.explore.md.params(),
+        relative_level=S.select.md_relative_level,
         jobs=EXPLORE_JOBS,
         type_map=TYPE_MAP,
         comp_index=lambda wc: list(COMPOSITIONS).index(wc.comp),

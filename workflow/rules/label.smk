@@ -1,30 +1,32 @@
 # Stage 2: DFT labelling through the content-addressed store (lpsflow.store).
+# One job per frame: the job count depends on the frames only, never on how a cluster
+# batches them (the Slurm profile may group label jobs; see slurm/config.yaml), so
+# changing the batching reruns nothing.
 
 
-# ---- label one batch of frames (one CP2K run per frame, stored labels reused) ----
-rule label_batch:
+# ---- label one initial frame (stored labels reused) ----
+rule label_frame:
     input:
         frames="results/init/{comp}/frames.extxyz",
     output:
-        manifest="results/init/{comp}/labels/batch_{batch}.csv",
+        manifest="results/init/{comp}/labels/frame_{frame}.csv",
     log:
-        "logs/label/{comp}/batch_{batch}.log",
+        "logs/label/{comp}/frame_{frame}.log",
     benchmark:
-        "benchmarks/label/{comp}/batch_{batch}.tsv"
+        "benchmarks/label/{comp}/frame_{frame}.tsv"
     conda:
         "../../envs/cp2k.yaml"
-    threads: config["dft"]["threads"]
+    threads: S.dft.execution.threads
     params:
-        dft=DFT,
-        frames_per_job=config["dft"]["frames_per_job"],
+        dft=S.dft.science.params(),
     script:
-        "../scripts/label_batch.py"
+        "../scripts/label_frame.py"
 
 
 # ---- the labelled initial data of one composition, in deepmd/npy ----
 rule collect_labels:
     input:
-        manifests=batches_of,
+        manifests=frame_manifests,
     output:
         data=directory("results/init/{comp}/data"),
         labels="results/init/{comp}/labels.csv",
@@ -33,7 +35,6 @@ rule collect_labels:
     conda:
         "../../envs/analysis.yaml"
     params:
-        store=DFT["store"],
         type_map=TYPE_MAP,
     script:
         "../scripts/collect_labels.py"
@@ -42,7 +43,7 @@ rule collect_labels:
 # ---- one table of labelled and failed frames for all compositions ----
 rule summarize_labels:
     input:
-        labels=expand("results/init/{comp}/labels.csv", comp=COMPOSITIONS),
+        labels=[init_labels(comp) for comp in COMPOSITIONS],
     output:
         summary="results/init/summary.csv",
         failures="results/init/failures.csv",
@@ -54,30 +55,29 @@ rule summarize_labels:
         "../scripts/summarize_labels.py"
 
 
-# ---- label one batch of an iteration's candidates (same store, same script) ----
-rule label_candidates:
+# ---- label one of an iteration's candidates (same store, same script) ----
+rule label_candidate:
     input:
         frames="results/iter_{iter}/select/candidates.extxyz",
     output:
-        manifest="results/iter_{iter}/label/batch_{batch}.csv",
+        manifest="results/iter_{iter}/label/frame_{frame}.csv",
     log:
-        "logs/iter_{iter}/label/batch_{batch}.log",
+        "logs/iter_{iter}/label/frame_{frame}.log",
     benchmark:
-        "benchmarks/iter_{iter}/label/batch_{batch}.tsv"
+        "benchmarks/iter_{iter}/label/frame_{frame}.tsv"
     conda:
         "../../envs/cp2k.yaml"
-    threads: config["dft"]["threads"]
+    threads: S.dft.execution.threads
     params:
-        dft=DFT,
-        frames_per_job=config["dft"]["frames_per_job"],
+        dft=S.dft.science.params(),
     script:
-        "../scripts/label_batch.py"
+        "../scripts/label_frame.py"
 
 
 # ---- all labels of an iteration's candidates ----
 rule collect_candidate_labels:
     input:
-        manifests=candidate_batches,
+        manifests=lambda wc: candidate_manifests(wc),
     output:
         labels="results/iter_{iter}/label/labels.csv",
     log:

@@ -1,4 +1,56 @@
-# The end of the loop: per-iteration tables and the exported final model.
+# The loop's mechanics and its end: verdicts, candidate frames, the final iteration,
+# per-iteration tables and the exported final model.
+#
+# One iteration i (each arrow is a rule; the checkpoint decides how the DAG grows):
+#   labels of init + iterations < i -> build_dataset -> train_model x N -> explore_md
+#   -> checkpoint select_candidates (verdict.json) -> label_candidate x n_selected
+#   -> collect_candidate_labels -> iteration i+1 ... until a verdict says stop or
+#   loop.max_iterations; final_iteration() walks the verdicts 0, 1, ... once per consumer.
+from lpsflow.loop import Verdict
+
+
+def verdict(iteration):
+    """Selection verdict of an iteration (waits for its checkpoint)."""
+    path = checkpoints.select_candidates.get(iter=it(iteration)).output.verdict
+    return Verdict.read(path)
+
+
+def candidate_manifests(wildcards):
+    """One label manifest per selected candidate of the iteration."""
+    n = verdict(wildcards.iter).n_selected
+    return [f"{iter_dir(wildcards.iter)}/label/frame_{f}.csv" for f in range(n)]
+
+
+def final_iteration():
+    """First converged (or stalled) iteration, or the last allowed one (walks the checkpoints)."""
+    for i in range(S.loop.max_iterations):
+        if verdict(i).stop:
+            return i
+    return S.loop.max_iterations - 1
+
+
+def final_model_inputs(wildcards):
+    """The ensemble and data of the final iteration (one walk over the checkpoints)."""
+    last = final_iteration()
+    return {"models": models(last), "data": f"{iter_dir(last)}/data"}
+
+
+def final_model_params(wildcards):
+    return final_iteration()
+
+
+def loop_tables(wildcards):
+    """Every table of iterations 0 .. final (one walk over the checkpoints)."""
+    last = final_iteration()
+    done = range(last + 1)
+    return {
+        "rmse": [f"{iter_dir(i)}/train/rmse.csv" for i in done],
+        "ratios": [f"{iter_dir(i)}/select/ratios.csv" for i in done],
+        "frames": [f"{iter_dir(i)}/select/frames.csv" for i in done],
+        "datasets": [f"{iter_dir(i)}/dataset.csv" for i in done],
+        "verdicts": [f"{iter_dir(i)}/select/verdict.json" for i in done],
+        "labels": [candidate_labels(i) for i in range(last)],
+    }
 
 
 # ---- one table of every iteration: data size, RMSE, selection ratios ----
@@ -7,6 +59,7 @@ rule summarize_iterations:
         unpack(loop_tables),
     output:
         table="results/loop/iterations.csv",
+        index="results/loop/tables.json",
     log:
         "logs/loop/summarize.log",
     conda:
@@ -25,8 +78,9 @@ rule export_model:
         "logs/loop/export_model.log",
     conda:
         "../../envs/deepmd.yaml"
-    threads: config["train"]["threads"]
+    threads: S.train.threads
     params:
+        iteration=final_model_params,
         type_map=TYPE_MAP,
         compress=True,
     script:

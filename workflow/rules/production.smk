@@ -15,9 +15,9 @@ rule make_glass:
         "benchmarks/production/{comp}/make_glass.tsv"
     conda:
         "../../envs/deepmd.yaml"
-    threads: config["production"]["threads"]
+    threads: S.production.threads
     params:
-        production=config["production"],
+        glass=S.production.glass.params(),
         type_map=TYPE_MAP,
     script:
         "../scripts/make_glass.py"
@@ -37,9 +37,9 @@ rule run_production:
         "benchmarks/production/{comp}/T{temp}.tsv"
     conda:
         "../../envs/deepmd.yaml"
-    threads: config["production"]["threads"]
+    threads: S.production.threads
     params:
-        production=config["production"],
+        run=S.production.run.params(),
         type_map=TYPE_MAP,
     script:
         "../scripts/run_production.py"
@@ -59,8 +59,7 @@ rule analyze_transport:
     conda:
         "../../envs/analysis.yaml"
     params:
-        production=config["production"],
-        trust_hi=config["select"]["trust_hi"],
+        fit=S.production.fit.params(),
     script:
         "../scripts/analyze_transport.py"
 

@@ -26,8 +26,7 @@ rule make_report:
     conda:
         "../../envs/analysis.yaml"
     params:
-        config=config,
+        science=S.science(),
         type_map=TYPE_MAP,
-        store=DFT["store"],
     script:
         "../scripts/make_report.py"

@@ -11,7 +11,7 @@ rule sample_structure:
         "../../envs/analysis.yaml"
     params:
         composition=lambda wc: COMPOSITIONS[wc.comp],
-        sampling=config["sampling"],
+        sampling=S.sampling.params(),
     script:
         "../scripts/sample_structure.py"
 
@@ -27,6 +27,6 @@ rule perturb_structures:
     conda:
         "../../envs/analysis.yaml"
     params:
-        init=config["init"],
+        init=S.init.params(),
     script:
         "../scripts/perturb_structures.py"

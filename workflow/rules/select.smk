@@ -5,8 +5,8 @@
 # ---- candidates of one iteration, with ratios and verdict ----
 checkpoint select_candidates:
     input:
-        devi=lambda wc: explore_runs(wc, "model_devi.out"),
-        traj=lambda wc: explore_runs(wc, "traj.dump"),
+        devi=explore_files("model_devi.out"),
+        traj=explore_files("traj.dump"),
         graph="results/iter_{iter}/train/model_0/graph.pb",
     output:
         candidates="results/iter_{iter}/select/candidates.extxyz",
@@ -18,10 +18,9 @@ checkpoint select_candidates:
     conda:
         "../../envs/deepmd.yaml"
     params:
-        select=config["select"],
-        loop=config["loop"],
-        jobs=EXPLORE_JOBS,
-        compositions=list(COMPOSITIONS),
+        select=S.select.params(),
+        accurate_ratio=S.loop.accurate_ratio,
+        runs=explore_runs,
         type_map=TYPE_MAP,
     script:
         "../scripts/select_candidates.py"

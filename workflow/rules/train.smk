@@ -13,11 +13,8 @@ rule build_dataset:
     conda:
         "../../envs/analysis.yaml"
     params:
-        store=DFT["store"],
         type_map=TYPE_MAP,
-        test_fraction=config["train"]["test_fraction"],
-        max_force=config["train"]["max_force"],
-        min_distance=config["train"]["min_distance"],
+        dataset=S.train.dataset.params(),
     script:
         "../scripts/build_dataset.py"
 
@@ -26,6 +23,7 @@ rule build_dataset:
 rule compute_sel:
     input:
         data="results/iter_000/data",
+        template=S.train.template,
     output:
         sel="results/iter_000/train/sel.json",
     log:
@@ -33,9 +31,8 @@ rule compute_sel:
     conda:
         "../../envs/deepmd.yaml"
     params:
-        template=config["train"]["template"],
         type_map=TYPE_MAP,
-        factor=config["train"]["sel_factor"],
+        factor=S.train.sel_factor,
     script:
         "../scripts/compute_sel.py"
 
@@ -46,6 +43,7 @@ rule train_model:
         data="results/iter_{iter}/data",
         sel="results/iter_000/train/sel.json",
         init=init_graph,
+        template=S.train.template,
     output:
         graph="results/iter_{iter}/train/model_{model}/graph.pb",
     log:
@@ -54,11 +52,10 @@ rule train_model:
         "benchmarks/iter_{iter}/train/model_{model}.tsv"
     conda:
         "../../envs/deepmd.yaml"
-    threads: config["train"]["threads"]
+    threads: S.train.threads
     params:
-        template=config["train"]["template"],
         type_map=TYPE_MAP,
-        train=config["train"],
+        member=S.train.member.params(),
     script:
         "../scripts/train_model.py"
 

@@ -10,5 +10,6 @@ from lpsflow.joblog import to_file
 log = to_file(snakemake.log[0])
 glass = read(snakemake.input.glass)
 result = analyse(glass, rmax=min(6.0, 0.49 * min(glass.cell.lengths())))
+result["composition"] = snakemake.wildcards.comp
 log.info("%s: units %s", snakemake.wildcards.comp, result["units"])
 json.dump(result, open(snakemake.output.structure, "w"))

@@ -7,18 +7,21 @@ from ase.io import read
 
 from lpsflow.joblog import to_file
 from lpsflow.production import deviation_summary
+from lpsflow.settings import FitSettings
 from lpsflow.transport import fit_diffusion, msd_from_dump, nernst_einstein
 
 log = to_file(snakemake.log[0])
-p = snakemake.params.production
+fit_settings = FitSettings.from_params(snakemake.params.fit)
 temperature = float(snakemake.wildcards.temp)
 glass = read(snakemake.input.glass)
 n_li = glass.get_chemical_symbols().count("Li")
-lags, msd = msd_from_dump(snakemake.input.li, p["dump_every"] * p["timestep_fs"] * 1e-3)
-fit = fit_diffusion(lags, msd, window=tuple(p["fit_window"]))
-sigma = nernst_einstein(fit["D_cm2_s"], n_li, glass.get_volume(), temperature, p["haven_ratio"])
+dt_ps = fit_settings.dump_every * fit_settings.timestep_fs * 1e-3
+lags, msd = msd_from_dump(snakemake.input.li, dt_ps)
+fit = fit_diffusion(lags, msd, window=tuple(fit_settings.fit_window))
+haven = fit_settings.haven_ratio
+sigma = nernst_einstein(fit["D_cm2_s"], n_li, glass.get_volume(), temperature, haven)
 sigma_err = sigma * fit["D_err_cm2_s"] / fit["D_cm2_s"] if fit["D_cm2_s"] > 0 else float("nan")
-devi = deviation_summary(snakemake.input.devi, snakemake.params.trust_hi)
+devi = deviation_summary(snakemake.input.devi, fit_settings.trust_hi)
 result = {
     "composition": snakemake.wildcards.comp,
     "temperature_K": temperature,
@@ -28,10 +31,17 @@ result = {
     **fit,
     "sigma_S_cm": sigma,
     "sigma_err_S_cm": sigma_err,
-    "haven_ratio": p["haven_ratio"],
+    "haven_ratio": haven,
     **devi,
     "untrusted": bool(devi["untrusted_fraction"] > 0),
 }
 log.info("%s", result)
 json.dump(result, open(snakemake.output.transport, "w"), indent=1)
-pd.DataFrame({"lag_ps": lags, "msd_A2": msd.mean(axis=1)}).to_csv(snakemake.output.msd, index=False)
+pd.DataFrame(
+    {
+        "composition": snakemake.wildcards.comp,
+        "temperature_K": temperature,
+        "lag_ps": lags,
+        "msd_A2": msd.mean(axis=1),
+    }
+).to_csv(snakemake.output.msd, index=False)

@@ -4,13 +4,22 @@ import pandas as pd
 
 from lpsflow.dataset import build_dataset
 from lpsflow.joblog import to_file
+from lpsflow.settings import DatasetSettings, Settings
 from lpsflow.store import LabelStore
 
 log = to_file(snakemake.log[0])
 labels = pd.concat([pd.read_csv(p) for p in snakemake.input.labels], ignore_index=True)
 p = snakemake.params
+data = DatasetSettings.from_params(p.dataset)
+store = LabelStore(Settings.from_config(snakemake.config).dft.execution.store)
 table = build_dataset(
-    LabelStore(p.store), labels, p.type_map, p.test_fraction, snakemake.output.data
+    store,
+    labels,
+    p.type_map,
+    data.test_fraction,
+    snakemake.output.data,
+    max_force=data.max_force,
+    min_distance=data.min_distance,
 )
 log.info("frames per split and composition:\n%s", table.groupby(["composition", "split"]).size())
 table.to_csv(snakemake.output.table, index=False)

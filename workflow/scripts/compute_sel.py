@@ -7,7 +7,7 @@ from lpsflow.training import neighbor_sel, system_dirs
 
 log = to_file(snakemake.log[0])
 p = snakemake.params
-rcut = json.load(open(p.template))["model"]["descriptor"]["rcut"]
+rcut = json.load(open(snakemake.input.template))["model"]["descriptor"]["rcut"]
 systems = system_dirs(f"{snakemake.input.data}/train") + system_dirs(f"{snakemake.input.data}/test")
 sel = neighbor_sel(systems, rcut, p.type_map, p.factor)
 log.info("sel %s for type map %s at rcut %s (factor %s)", sel, p.type_map, rcut, p.factor)

@@ -10,7 +10,7 @@ from lpsflow.training import compress
 log = to_file(snakemake.log[0])
 out = Path(snakemake.output.manifest).parent
 files = []
-for m, graph in enumerate(snakemake.input.models):
+for m, graph in enumerate(snakemake.input.models):  # member m of the ensemble
     shutil.copy(graph, out / f"graph_{m}.pb")
     shutil.copy(Path(graph).with_name("input.json"), out / f"input_{m}.json")
     files += [f"graph_{m}.pb", f"input_{m}.json"]
@@ -21,10 +21,12 @@ if snakemake.params.compress:
 shutil.rmtree(out / "data", ignore_errors=True)
 shutil.copytree(snakemake.input.data, out / "data")
 manifest = {
-    "iteration": int(Path(snakemake.input.models[0]).parts[-4].split("_")[1]),
+    "iteration": int(snakemake.params.iteration),
     "type_map": snakemake.params.type_map,
     "models": files,
-    "data": "data (train/ and test/<composition>/ in deepmd/npy)",
+    "reference_model": "graph_0.pb",
+    "data": "data",
+    "data_layout": "train/ and test/<composition>/ in deepmd/npy",
 }
 json.dump(manifest, open(snakemake.output.manifest, "w"), indent=1)
 log.info("exported %s", manifest)

@@ -7,22 +7,15 @@ from ase.io import read, write
 from lpsflow.exploration import read_trajectory, run_lammps
 from lpsflow.joblog import to_file
 from lpsflow.production import ensemble_models, melt_quench_input, production_cell
+from lpsflow.settings import GlassSettings
 
 log = to_file(snakemake.log[0])
 p = snakemake.params
-settings = p.production
-cell = production_cell(read(snakemake.input.cell), settings["n_atoms"])
+glass_settings = GlassSettings.from_params(p.glass)
+cell = production_cell(read(snakemake.input.cell), glass_settings.n_atoms)
 workdir = Path(snakemake.output.devi).parent
-text = melt_quench_input(
-    ensemble_models(snakemake.input.manifest), p.type_map, settings, settings["seed"]
-)
-log.info(
-    "%s: %d atoms, melt %s K, quench to %s K",
-    snakemake.wildcards.comp,
-    len(cell),
-    settings["melt_temperature"],
-    settings["quench_to"],
-)
+text = melt_quench_input(ensemble_models(snakemake.input.manifest), p.type_map, glass_settings)
+log.info("%s: %d atoms, %s", snakemake.wildcards.comp, len(cell), glass_settings)
 run_lammps(cell, text, p.type_map, workdir, threads=snakemake.threads)
 glass = read_trajectory(workdir / "glass.dump", p.type_map)[-1]
 glass.info.update(composition=snakemake.wildcards.comp)

@@ -1,5 +1,6 @@
 """Adapter: DFT vs DeePMD energies and forces of the final model on its held-out test set."""
 
+import json
 from pathlib import Path
 
 import dpdata
@@ -10,12 +11,15 @@ from lpsflow.evaluation import predict
 from lpsflow.joblog import to_file
 
 log = to_file(snakemake.log[0])
-model_dir = Path(snakemake.input.manifest).parent
-graph = str(model_dir / "graph_0.pb")
+manifest_path = Path(snakemake.input.manifest)
+manifest = json.loads(manifest_path.read_text())  # the export names its files
+graph = str(manifest_path.parent / manifest["reference_model"])
+data = manifest_path.parent / manifest["data"]
 rows = []
 for split in ("test", "train"):
-    for folder in sorted((model_dir / "data" / split).glob("**/type_map.raw")):
-        comp = folder.parent.parent.name if split == "test" else "all"
+    for folder in sorted((data / split).glob("**/type_map.raw")):
+        # test/<composition>/<formula>/type_map.raw; one training set for all compositions
+        comp = folder.parent.relative_to(data / split).parts[0] if split == "test" else "all"
         system = dpdata.LabeledSystem(str(folder.parent), fmt="deepmd/npy")
         if len(system):
             pred = predict(graph, system)

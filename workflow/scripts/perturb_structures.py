@@ -4,18 +4,19 @@ from ase.io import read, write
 
 from lpsflow.joblog import to_file
 from lpsflow.perturb import perturbed_frames
+from lpsflow.settings import InitSettings
 
 log = to_file(snakemake.log[0])
-init = snakemake.params.init
+init = InitSettings.from_params(snakemake.params.init)
 frames = []
 for replica, path in enumerate(snakemake.input.cells):
     cell = read(path)
     frames += perturbed_frames(
         cell,
-        init["n_perturb"],
-        init["atom_displacement"],
-        init["cell_strain"],
-        seed=init["seed"] * 1000 + replica,
+        init.n_perturb,
+        init.atom_displacement,
+        init.cell_strain,
+        seed=init.seed * 1000 + replica,
     )
 for index, frame in enumerate(frames):
     frame.info["index"] = index

@@ -1,35 +1,35 @@
 """Adapter: classify explored frames, choose candidates, decide convergence (lpsflow.selection)."""
 
-import json
-
 from ase.io import write
 
 from lpsflow.joblog import to_file
 from lpsflow.selection import select_iteration
+from lpsflow.settings import SelectSettings
 
 log = to_file(snakemake.log[0])
 p = snakemake.params
-runs, k = [], 0
-for comp in p.compositions:
-    for j, job in enumerate(p.jobs):
-        temp = (
-            job["t_start"] if job["t_start"] == job["t_end"] else f"{job['t_start']}-{job['t_end']}"
-        )
-        runs.append(
-            {
-                "composition": comp,
-                "job": j,
-                "temperature": str(temp),
-                "devi": snakemake.input.devi[k],
-                "traj": snakemake.input.traj[k],
-            }
-        )
-        k += 1
+# params.runs and the devi/traj inputs come from one function (common.smk: explore_runs)
+devi, traj = list(snakemake.input.devi), list(snakemake.input.traj)
+if not len(p.runs) == len(devi) == len(traj):
+    raise ValueError(f"{len(p.runs)} runs but {len(devi)} deviation and {len(traj)} dump files")
+runs = []
+for run, devi_path, traj_path in zip(p.runs, devi, traj, strict=True):
+    temp = run["t_start"] if run["t_start"] == run["t_end"] else f"{run['t_start']}-{run['t_end']}"
+    runs.append(
+        {
+            "composition": run["composition"],
+            "job": run["job"],
+            "temperature": str(temp),
+            "devi": devi_path,
+            "traj": traj_path,
+        }
+    )
+settings = SelectSettings.from_params(p.select)
 frames, chosen, ratios, verdict = select_iteration(
-    runs, snakemake.input.graph, p.type_map, p.select, p.loop["accurate_ratio"]
+    runs, snakemake.input.graph, p.type_map, settings, p.accurate_ratio
 )
 log.info("verdict %s\n%s", verdict, ratios.to_string(index=False))
 write(snakemake.output.candidates, chosen, format="extxyz")
 frames.to_csv(snakemake.output.frames, index=False)
 ratios.to_csv(snakemake.output.ratios, index=False)
-json.dump(verdict, open(snakemake.output.verdict, "w"), indent=1)
+verdict.write(snakemake.output.verdict)

@@ -4,19 +4,21 @@ import json
 from pathlib import Path
 
 from lpsflow.joblog import to_file
+from lpsflow.settings import MemberSettings
 from lpsflow.training import deepmd_input, system_dirs, train_member
 
 log = to_file(snakemake.log[0])
 p, wc = snakemake.params, snakemake.wildcards
+settings = MemberSettings.from_params(p.member)
 member = int(wc.model)
 init = snakemake.input.init or None  # empty when training from scratch
 init = init if isinstance(init, str) or init is None else init[0]
 inp = deepmd_input(
-    json.load(open(p.template)),
+    json.load(open(snakemake.input.template)),
     type_map=p.type_map,
     sel=json.load(open(snakemake.input.sel))["sel"],
-    seed=p.train["seed"] + 10 * member,
-    steps=p.train["init_steps"] if init else p.train["steps"],
+    seed=settings.seed + 10 * member,
+    steps=settings.init_steps if init else settings.steps,
     train_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/train")],
     valid_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/test")],
 )

@@ -20,6 +20,7 @@ from ase import Atoms
 
 from lpsflow.dft import Outcome, register
 from lpsflow.launch import program_env
+from lpsflow.settings import DFT_SCIENCE_KEYS
 
 VALENCE = {"Li": 3, "P": 5, "S": 6, "O": 6, "Cl": 7, "Br": 7, "I": 7}  # GTH-PBE-q*
 DISPERSION = {"none": None, "D3": "DFTD3", "D3BJ": "DFTD3(BJ)"}
@@ -27,17 +28,7 @@ INPUT = "cp2k.inp"
 OUTPUT = "cp2k.out"
 
 #: settings keys that define the label; everything else only decides how it is computed
-PHYSICS_KEYS = (
-    "functional",
-    "dispersion",
-    "basis",
-    "potential",
-    "cutoff",
-    "rel_cutoff",
-    "eps_scf",
-    "eps_default",
-    "smearing_temperature",
-)
+PHYSICS_KEYS = DFT_SCIENCE_KEYS["cp2k"]
 
 
 def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:

@@ -1,0 +1,351 @@
+"""Typed settings of every stage, built once from the validated config.
+
+Each stage has one frozen dataclass (``DftSettings``, ``TrainSettings``, ...). Fields are
+split into *science* (they change a result: DFT physics, training inputs, MD schedule,
+trust levels, production settings) and *execution* (threads, commands and launchers, time
+limits, retries, the store location: how a job runs, not what it computes).
+
+The convention (README, "How settings reach the code"):
+
+- A rule's ``params:`` hold exactly the science values its result depends on, as plain
+  dicts from ``<part>.params()`` (Snakemake reruns a job when a param changes, and it only
+  compares built-in types); execution values never enter ``params:``.
+- A script rebuilds the typed object with ``<Part>.from_params(snakemake.params.<name>)``
+  (a missing or unknown field raises, so nothing is dropped silently) and reads execution
+  values through ``Settings.from_config(snakemake.config)``.
+- New keys: add a field to the stage's dataclass (science or execution part) and to
+  :meth:`Settings.from_config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from lpsflow.config import resolve_dft
+from lpsflow.exploration import schedule_jobs
+
+#: DFT settings that define a label, per engine (the store key hashes the same keys)
+DFT_SCIENCE_KEYS: dict[str, tuple[str, ...]] = {
+    "cp2k": (
+        "functional",
+        "dispersion",
+        "basis",
+        "potential",
+        "cutoff",
+        "rel_cutoff",
+        "eps_scf",
+        "eps_default",
+        "smearing_temperature",
+    ),
+}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists (params stay comparable with what a YAML config holds)."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class Part:
+    """A frozen group of settings that travels through ``params:`` as a plain dict."""
+
+    def params(self) -> dict:
+        """Plain dict of every field (what a rule puts in ``params:``)."""
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_params(cls, values: dict):
+        """The typed object back from ``params()``; missing or unknown keys raise TypeError."""
+        return cls(**values)
+
+    @classmethod
+    def pick(cls, section: dict):
+        """The fields of this part from a config section (other keys ignored)."""
+        return cls(**{f.name: section[f.name] for f in dataclasses.fields(cls)})
+
+
+# ---- stage 1: sampling and initial frames ----
+@dataclass(frozen=True)
+class SamplingSettings(Part):
+    """Amorphous packing distances (angstrom)."""
+
+    min_distance_li: float
+    min_distance_anion: float
+
+
+@dataclass(frozen=True)
+class InitSettings(Part):
+    """DP-GEN init_bulk perturbations: frames per cell, displacement (angstrom), strain (%)."""
+
+    n_perturb: int
+    atom_displacement: float
+    cell_strain: float
+    seed: int
+
+
+# ---- stage 2: DFT labelling ----
+@dataclass(frozen=True)
+class DftScience(Part):
+    """What defines a label: the engine and its physics (preset applied)."""
+
+    engine: str
+    physics: dict
+
+    @classmethod
+    def from_section(cls, dft: dict) -> DftScience:
+        resolved = resolve_dft(dft)
+        keys = DFT_SCIENCE_KEYS.get(dft["engine"], ())
+        return cls(engine=dft["engine"], physics={k: resolved[k] for k in keys})
+
+
+@dataclass(frozen=True)
+class DftExecution(Part):
+    """How labels are computed: program, cores, time limit (s), retries, SCF numerics, store."""
+
+    command: str
+    threads: int
+    timeout_s: float
+    max_attempts: int
+    retry_failed: bool
+    scf: dict
+    basis_file: str
+    potential_file: str
+    data_dir: str
+    store: str
+
+
+@dataclass(frozen=True)
+class DftSettings:
+    science: DftScience
+    execution: DftExecution
+
+    def engine_settings(self) -> dict:
+        """The flat settings dict an engine takes (lpsflow.dft.get_engine)."""
+        return {
+            "engine": self.science.engine,
+            **self.science.physics,
+            **dataclasses.asdict(self.execution),
+        }
+
+
+# ---- stage 3: training ----
+@dataclass(frozen=True)
+class DatasetSettings(Part):
+    """Held-out fraction and quality limits (eV/A, angstrom) of the training data."""
+
+    test_fraction: float
+    max_force: float
+    min_distance: float
+
+
+@dataclass(frozen=True)
+class MemberSettings(Part):
+    """Training steps (from scratch, from previous weights) and the base seed."""
+
+    steps: int
+    init_steps: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    dataset: DatasetSettings
+    member: MemberSettings
+    n_models: int
+    from_scratch: bool
+    sel_factor: float
+    template: str  # a rule input (its content is science, its path is not)
+    threads: int  # execution
+
+
+# ---- stage 4: exploration ----
+@dataclass(frozen=True)
+class ExploreMd(Part):
+    """MD steps per iteration, time step (fs), record interval (steps), velocity seed."""
+
+    steps: list
+    timestep_fs: float
+    out_freq: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class ExploreSettings:
+    md: ExploreMd
+    jobs: list  # one dict per schedule entry and pressure (lpsflow.exploration)
+    command: str  # execution
+    threads: int  # execution
+
+
+# ---- stage 5: selection and the loop ----
+@dataclass(frozen=True)
+class SelectSettings(Part):
+    """Trust levels (eV/A, or dimensionless when relative) and how candidates are chosen.
+
+    ``trust_lo_v``/``trust_hi_v`` (eV/atom, or relative) are optional virial trust levels
+    (DP-GEN's model_devi_v_trust_lo/hi); None leaves the virial deviation unused.
+    """
+
+    trust_mode: str
+    trust_lo: float
+    trust_hi: float
+    relative_level: float
+    max_per_composition: int
+    method: str
+    seed: int
+    trust_lo_v: float | None = None
+    trust_hi_v: float | None = None
+
+    @property
+    def md_relative_level(self) -> float | None:
+        """The level LAMMPS divides the deviation by, or None in absolute mode."""
+        return self.relative_level if self.trust_mode == "relative" else None
+
+
+@dataclass(frozen=True)
+class LoopSettings(Part):
+    max_iterations: int
+    accurate_ratio: float
+
+
+# ---- stage 6: production MD and transport ----
+@dataclass(frozen=True)
+class GlassSettings(Part):
+    """Melt-quench of the production cell: atoms, K, steps, fs, record interval, seed."""
+
+    n_atoms: int
+    melt_temperature: float
+    melt_steps: int
+    quench_to: float
+    quench_steps: int
+    timestep_fs: float
+    devi_every: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class RunSettings(Part):
+    """One NVT transport run: steps, fs, Li dump and deviation intervals (steps), seed."""
+
+    equilibration_steps: int
+    steps: int
+    timestep_fs: float
+    dump_every: int
+    devi_every: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class FitSettings(Part):
+    """MSD analysis: dump interval (steps), fs, fit window (fractions), Haven ratio, trust_hi."""
+
+    dump_every: int
+    timestep_fs: float
+    fit_window: list
+    haven_ratio: float
+    trust_hi: float
+
+
+@dataclass(frozen=True)
+class ProductionSettings:
+    glass: GlassSettings
+    run: RunSettings
+    fit: FitSettings
+    temperatures: list
+    threads: int  # execution
+
+
+# ---- all stages ----
+@dataclass(frozen=True)
+class Settings:
+    compositions: dict  # name -> composition entry (science)
+    type_map: list
+    sampling: SamplingSettings
+    init: InitSettings
+    dft: DftSettings
+    train: TrainSettings
+    explore: ExploreSettings
+    select: SelectSettings
+    loop: LoopSettings
+    production: ProductionSettings
+    config: dict = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Settings:
+        """Every stage's settings from a config validated against the schema (defaults set)."""
+        from lpsflow.config import type_map
+
+        dft, train, explore = config["dft"], config["train"], config["explore"]
+        prod, select = config["production"], config["select"]
+        return cls(
+            compositions={c["name"]: c for c in config["compositions"]},
+            type_map=type_map(config),
+            sampling=SamplingSettings.pick(config["sampling"]),
+            init=InitSettings.pick(config["init"]),
+            dft=DftSettings(DftScience.from_section(dft), DftExecution.pick(dft)),
+            train=TrainSettings(
+                dataset=DatasetSettings.pick(train),
+                member=MemberSettings.pick(train),
+                n_models=train["n_models"],
+                from_scratch=train["from_scratch"],
+                sel_factor=train["sel_factor"],
+                template=train["template"],
+                threads=train["threads"],
+            ),
+            explore=ExploreSettings(
+                md=ExploreMd.pick(explore),
+                jobs=schedule_jobs(explore["schedule"]),
+                command=explore["command"],
+                threads=explore["threads"],
+            ),
+            select=SelectSettings(
+                **{
+                    f.name: select.get(f.name, f.default)
+                    for f in dataclasses.fields(SelectSettings)
+                }
+            ),
+            loop=LoopSettings.pick(config["loop"]),
+            production=ProductionSettings(
+                glass=GlassSettings.pick(prod),
+                run=RunSettings.pick(prod),
+                fit=FitSettings.pick({**prod, "trust_hi": select["trust_hi"]}),
+                temperatures=list(prod["temperatures"]),
+                threads=prod["threads"],
+            ),
+            config=config,
+        )
+
+    def science(self) -> dict:
+        """Every science value of the campaign as a plain dict (the report's digest)."""
+        return _plain(
+            {
+                "compositions": list(self.compositions.values()),
+                "type_map": self.type_map,
+                "sampling": self.sampling.params(),
+                "init": self.init.params(),
+                "dft": self.dft.science.params(),
+                "train": {
+                    **self.train.dataset.params(),
+                    **self.train.member.params(),
+                    "n_models": self.train.n_models,
+                    "from_scratch": self.train.from_scratch,
+                    "sel_factor": self.train.sel_factor,
+                },
+                "explore": {**self.explore.md.params(), "jobs": self.explore.jobs},
+                "select": self.select.params(),
+                "loop": self.loop.params(),
+                "production": {
+                    **self.production.glass.params(),
+                    **self.production.run.params(),
+                    **self.production.fit.params(),
+                    "temperatures": self.production.temperatures,
+                },
+            }
+        )

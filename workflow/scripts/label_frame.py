@@ -1,0 +1,23 @@
+"""Adapter: label one frame with the configured DFT engine (lpsflow.labeling)."""
+
+import pandas as pd
+from ase.io import read
+
+from lpsflow.dft import get_engine
+from lpsflow.joblog import to_file
+from lpsflow.labeling import label_batch
+from lpsflow.settings import DftScience, DftSettings, Settings
+from lpsflow.store import LabelStore
+
+log = to_file(snakemake.log[0])
+execution = Settings.from_config(snakemake.config).dft.execution  # how, not what
+dft = DftSettings(DftScience.from_params(snakemake.params.dft), execution)
+index = int(snakemake.wildcards.frame)
+frame = read(snakemake.input.frames, index=index)
+engine = get_engine(dft.science.engine, dft.engine_settings(), threads=snakemake.threads)
+rows = label_batch(
+    [frame], engine, LabelStore(execution.store), execution.max_attempts, execution.retry_failed
+)
+table = pd.DataFrame(rows)
+log.info("frame %d: %s", index, table["status"].value_counts().to_dict())
+table.to_csv(snakemake.output.manifest, index=False)
