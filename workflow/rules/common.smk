@@ -144,10 +144,16 @@ def explore_outputs(name):
     ]
 
 
+def run_temperature(job):
+    """A schedule job's temperature as a label: 600, or 1200-300 for a ramp (K)."""
+    t0, t1 = job["t_start"], job["t_end"]
+    return str(t0) if t0 == t1 else f"{t0}-{t1}"
+
+
 def explore_runs(wildcards):
-    """Every exploration job of an iteration, keyed by meaning (composition, job)."""
+    """Every exploration job of an iteration, keyed by meaning (composition, job, K)."""
     return [
-        {"composition": comp, "job": j, **job}
+        {"composition": comp, "job": j, "temperature": run_temperature(job)}
         for comp in COMPOSITIONS
         for j, job in enumerate(EXPLORE_JOBS)
     ]

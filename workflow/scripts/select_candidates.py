@@ -12,18 +12,10 @@ p = snakemake.params
 devi, traj = list(snakemake.input.devi), list(snakemake.input.traj)
 if not len(p.runs) == len(devi) == len(traj):
     raise ValueError(f"{len(p.runs)} runs but {len(devi)} deviation and {len(traj)} dump files")
-runs = []
-for run, devi_path, traj_path in zip(p.runs, devi, traj, strict=True):
-    temp = run["t_start"] if run["t_start"] == run["t_end"] else f"{run['t_start']}-{run['t_end']}"
-    runs.append(
-        {
-            "composition": run["composition"],
-            "job": run["job"],
-            "temperature": str(temp),
-            "devi": devi_path,
-            "traj": traj_path,
-        }
-    )
+runs = [
+    {**run, "devi": devi_path, "traj": traj_path}
+    for run, devi_path, traj_path in zip(p.runs, devi, traj, strict=True)
+]
 settings = SelectSettings.from_params(p.select)
 frames, chosen, ratios, verdict = select_iteration(
     runs, snakemake.input.graph, p.type_map, settings, p.accurate_ratio
