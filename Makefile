@@ -1,12 +1,14 @@
 # One-command set-up, demo and tests. Works on a fresh Debian/Ubuntu machine:
 #   make demo   # venv + pip install + CP2K (apt, as root) + the demo campaign
 #   make test   # the same set-up + the whole test suite (what CI runs)
+#   make test-fast  # tests that run no physics code or workflow (seconds to minutes)
+#   make lint   # ruff, snakefmt and snakemake --lint (what CI runs first)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CORES  ?= 2
 
-.PHONY: setup cp2k demo test lint clean-demo
+.PHONY: setup cp2k demo test test-fast lint clean-demo
 
 setup: $(VENV)/.installed cp2k
 
@@ -33,6 +35,11 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
+test-fast:
+	$(BIN)/python -m pytest -m "not slow"
+
 lint:
 	$(BIN)/ruff check src tests workflow/scripts
+	$(BIN)/ruff format --check src tests workflow/scripts
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --configfile config/demo.yaml

@@ -19,12 +19,13 @@ configfile: "config/config.yaml"
 
 # ---- rules ----
 include: "workflow/rules/common.smk"
+include: "workflow/rules/loop.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/label.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/explore.smk"
 include: "workflow/rules/select.smk"
-include: "workflow/rules/loop.smk"
+include: "workflow/rules/export.smk"
 include: "workflow/rules/production.smk"
 include: "workflow/rules/report.smk"
 

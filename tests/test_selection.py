@@ -113,7 +113,8 @@ def test_virial_trust_levels_match_dpgen():
     assert list(got[-5:]) == ["candidate", "failed", "candidate", "candidate", "candidate"]
     # without virial levels the virial deviation is ignored (plain DP-GEN with v levels 1e10)
     plain = classify(f, 0.15, 0.35, max_devi_v=v)
-    assert list(plain) == [dpgen_standard(a, b, 0.15, 0.35, 1e10, 1e10) for a, b in zip(f, v)]
+    reference = [dpgen_standard(a, b, 0.15, 0.35, 1e10, 1e10) for a, b in zip(f, v, strict=True)]
+    assert list(plain) == reference
 
 
 def test_virial_levels_need_both_and_order():

@@ -77,8 +77,8 @@ def test_profile_runs_campaign_through_sbatch(tmp_path, slurm_conf, local_campai
     for rule in rules - local:  # every remote rule left a Slurm log under logs/slurm
         assert list((tmp_path / "logs" / "slurm" / f"rule_{rule}").rglob("*.log")), rule
     assert len(list((tmp_path / "logs" / "slurm").rglob("*.log"))) == len(submitted)
-    # DFT frames are grouped: 8 initial frames in 4 jobs (dft.frames_per_job = 2)
-    assert len(list((tmp_path / "logs" / "slurm" / "rule_label_batch").rglob("*.log"))) == 4
+    # one DFT job per frame: 8 initial frames
+    assert len(list((tmp_path / "logs" / "slurm" / "rule_label_frame").rglob("*.log"))) == 8
     # the same campaign as on the local executor
     res, ref = tmp_path / "results", local_campaign / "results"
     for table in ("init/summary.csv", "iter_000/dataset.csv", "iter_001/dataset.csv"):

@@ -1,3 +1,8 @@
 """Science of the LPS force-field workflow."""
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+try:  # one version number: pyproject.toml's, as installed
+    __version__ = metadata.version("lpsflow")
+except metadata.PackageNotFoundError:  # a source tree that was never pip-installed
+    __version__ = "0+unknown"

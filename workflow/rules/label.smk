@@ -77,7 +77,7 @@ rule label_candidate:
 # ---- all labels of an iteration's candidates ----
 rule collect_candidate_labels:
     input:
-        manifests=lambda wc: candidate_manifests(wc),
+        manifests=candidate_manifests,
     output:
         labels="results/iter_{iter}/label/labels.csv",
     log:

@@ -1,5 +1,5 @@
-# The loop's mechanics and its end: verdicts, candidate frames, the final iteration,
-# per-iteration tables and the exported final model.
+# The loop's mechanics: verdicts, candidate frames, the final iteration (input functions;
+# the loop's rules live in their stage files, its end in export.smk).
 #
 # One iteration i (each arrow is a rule; the checkpoint decides how the DAG grows):
 #   labels of init + iterations < i -> build_dataset -> train_model x N -> explore_md
@@ -51,37 +51,3 @@ def loop_tables(wildcards):
         "verdicts": [f"{iter_dir(i)}/select/verdict.json" for i in done],
         "labels": [candidate_labels(i) for i in range(last)],
     }
-
-
-# ---- one table of every iteration: data size, RMSE, selection ratios ----
-rule summarize_iterations:
-    input:
-        unpack(loop_tables),
-    output:
-        table="results/loop/iterations.csv",
-        index="results/loop/tables.json",
-    log:
-        "logs/loop/summarize.log",
-    conda:
-        "../../envs/analysis.yaml"
-    script:
-        "../scripts/summarize_iterations.py"
-
-
-# ---- the final ensemble, its compressed model and its data in results/model/ ----
-rule export_model:
-    input:
-        unpack(final_model_inputs),
-    output:
-        manifest="results/model/manifest.json",
-    log:
-        "logs/loop/export_model.log",
-    conda:
-        "../../envs/deepmd.yaml"
-    threads: S.train.threads
-    params:
-        iteration=final_model_params,
-        type_map=TYPE_MAP,
-        compress=True,
-    script:
-        "../scripts/export_model.py"

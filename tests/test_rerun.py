@@ -1,0 +1,112 @@
+"""Only science reruns science: after a finished campaign, execution settings plan nothing and
+one science key plans exactly the jobs that depend on it (Snakemake's default rerun triggers).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+
+import pytest
+import yaml
+from conftest import REPO, run_workflow, tiny_campaign
+
+pytestmark = pytest.mark.slow
+
+#: rules upstream of each stage (never rerun by a key of a later stage)
+SAMPLING = {"sample_structure", "perturb_structures"}
+INIT_LABELS = SAMPLING | {"label_frame", "collect_labels", "summarize_labels"}
+#: what follows the final model (rerun whenever the final model changes)
+AFTER_MODEL = {
+    "export_model",
+    "parity_data",
+    "make_glass",
+    "analyze_glass",
+    "run_production",
+    "analyze_transport",
+    "summarize_transport",
+    "make_report",
+}
+
+
+def planned(workdir, config, *args) -> dict[str, int]:
+    """Jobs per rule that ``snakemake -n`` plans (rule all left out)."""
+    proc = run_workflow(workdir, config, "-n", "--quiet", "rules", *args)
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return {}
+    lines = text.split("Job stats:", 1)[1].splitlines()[3:]
+    jobs = {}
+    for line in lines:
+        if line.startswith("total"):
+            break
+        name, count = line.split()
+        jobs[name] = int(count)
+    jobs.pop("all", None)
+    return jobs
+
+
+@pytest.fixture
+def finished(local_campaign, tmp_path):
+    """A copy of the finished tiny campaign (files, modification times, Snakemake metadata)."""
+    work = tmp_path / "campaign"
+    shutil.copytree(local_campaign, work, symlinks=True)
+    return work
+
+
+def test_execution_settings_plan_nothing(finished):
+    config = tiny_campaign()
+    config["dft"].update(
+        threads=2,
+        timeout_s=77,
+        max_attempts=3,
+        retry_failed=True,
+        scf={"max_scf": 7, "mixing_alpha": 0.2, "nbroyden": 4, "robust_factor": 2},
+        store="results/store_elsewhere",
+    )
+    config["train"]["threads"] = 2
+    config["explore"].update(threads=2, command="lmp -sf omp")
+    config["production"]["threads"] = 2
+    # and the Slurm profile's config overrides (dft.command with srun), as --profile applies them
+    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
+    assert profile["config"], "the Slurm profile overrides no config key any more"
+    assert planned(finished, config, "--config", *profile["config"]) == {}
+
+
+def test_science_keys_rerun_exactly_their_jobs(finished):
+    base = tiny_campaign()
+
+    def plan(change) -> dict[str, int]:
+        config = copy.deepcopy(base)
+        change(config)
+        return planned(finished, config)
+
+    # production: one more temperature -> its run and analysis, the tables and the report
+    jobs = plan(lambda c: c["production"].update(temperatures=[800, 900, 1000]))
+    assert jobs == {
+        "run_production": 2,
+        "analyze_transport": 2,
+        "summarize_transport": 1,
+        "make_report": 1,
+    }
+    # analysis only: the Haven ratio reruns the transport analysis, not the MD
+    jobs = plan(lambda c: c["production"].update(haven_ratio=0.5))
+    assert jobs == {"analyze_transport": 4, "summarize_transport": 1, "make_report": 1}
+
+    # selection: both iterations' selections and what follows; nothing of training 0
+    jobs = plan(lambda c: c["select"].update(trust_lo=0.25))
+    assert jobs["select_candidates"] == 2 and jobs["train_model"] == 2
+    assert jobs["explore_md"] == 2  # iteration 1 only (2 compositions)
+    assert not set(jobs) & (INIT_LABELS | {"compute_sel"})
+    assert AFTER_MODEL <= set(jobs)
+
+    # training from previous weights: iteration 1's members and what follows
+    jobs = plan(lambda c: c["train"].update(init_steps=150))
+    assert jobs["train_model"] == 2 and jobs["test_models"] == 1
+    assert not set(jobs) & (INIT_LABELS | {"build_dataset", "compute_sel", "label_candidate"})
+    assert AFTER_MODEL <= set(jobs)
+
+    # DFT physics: every label (the store key changes) and everything after, no sampling
+    jobs = plan(lambda c: c["dft"].update(smearing_temperature=500))
+    assert jobs["label_frame"] == 8 and not set(jobs) & SAMPLING
+    assert AFTER_MODEL <= set(jobs)
