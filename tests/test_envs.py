@@ -53,7 +53,6 @@ def imports(path: Path, functions: set[str] = frozenset()) -> set[str]:
     return names
 
 
-
 def module_file(name: str) -> Path | None:
     parts = name.split(".")
     for candidate in (SRC.joinpath(*parts).with_suffix(".py"), SRC.joinpath(*parts, "__init__.py")):

@@ -37,6 +37,7 @@ LIBRARY = [
     "exploration",
     "glass_structure",
     "labeling",
+    "lammps",
     "loop",
     "perturb",
     "production",

@@ -7,17 +7,13 @@ one composition; the ensemble's force deviation is written every ``out_freq`` st
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 from pathlib import Path
 
 from ase import Atoms
-from ase.io import write
 
-from lpsflow.launch import program_env
-from lpsflow.training import dp_env, python_tool
+from lpsflow.lammps import FS_TO_PS, header, run_lammps
 
-FS_TO_PS = 1e-3
+__all__ = ["lammps_input", "read_trajectory", "run_lammps", "run_md", "run_schedule"]
 
 
 def schedule_jobs(schedule: list[dict]) -> list[dict]:
@@ -49,24 +45,15 @@ def lammps_input(
 ) -> str:
     """LAMMPS input for one exploration job (metal units, data file ``conf.lmp``)."""
     dt = timestep_fs * FS_TO_PS
-    rel = f" relative {relative_level}" if relative_level else ""
     t0, t1 = job["t_start"], job["t_end"]
     if job["ensemble"] == "npt":
         p = job["pressure"]
         fix = f"fix integ all npt temp {t0} {t1} {100 * dt} iso {p} {p} {1000 * dt}"
     else:
         fix = f"fix integ all nvt temp {t0} {t1} {100 * dt}"
+    head = header(models, type_map, out_freq, timestep_fs, relative_level)
     return f"""# model-deviation exploration: {job}
-units           metal
-boundary        p p p
-atom_style      atomic
-atom_modify     map yes
-read_data       conf.lmp
-pair_style      deepmd {" ".join(models)} out_freq {out_freq} out_file model_devi.out{rel}
-pair_coeff      * * {" ".join(type_map)}
-neighbor        1.0 bin
-timestep        {dt}
-velocity        all create {t0} {seed} dist gaussian mom yes rot yes
+{head}velocity        all create {t0} {seed} dist gaussian mom yes rot yes
 thermo_style    custom step temp pe ke etotal press vol
 thermo          {out_freq}
 dump            traj all custom {out_freq} traj.dump id type x y z
@@ -74,31 +61,6 @@ dump_modify     traj sort id
 {fix}
 run             {steps}
 """
-
-
-def run_lammps(
-    atoms: Atoms,
-    text: str,
-    type_map: list[str],
-    workdir: Path,
-    *,
-    threads: int,
-    command: str = "lmp",
-) -> None:
-    """Write ``atoms`` as ``conf.lmp`` and run the LAMMPS input ``text`` in ``workdir``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    write(workdir / "conf.lmp", atoms, format="lammps-data", specorder=type_map, masses=True)
-    (workdir / "in.lammps").write_text(text)
-    argv = [*_resolve(shlex.split(command)), "-in", "in.lammps"]
-    with open(workdir / "stdout.txt", "w") as out:
-        subprocess.run(
-            argv,
-            cwd=workdir,
-            env=program_env(argv, dp_env(threads)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
 
 
 def run_md(
@@ -154,11 +116,6 @@ def run_schedule(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(one, range(len(jobs))))  # list() re-raises the first failure
-
-
-def _resolve(argv: list[str]) -> list[str]:
-    """A bare ``lmp`` means the LAMMPS installed with deepmd-kit beside this Python."""
-    return [python_tool("lmp") if a == "lmp" else a for a in argv]
 
 
 def read_trajectory(dump: Path, type_map: list[str]) -> list[Atoms]:

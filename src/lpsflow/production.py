@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from lpsflow.lammps import FS_TO_PS, header
 from lpsflow.settings import GlassSettings, RunSettings
 from lpsflow.structures import supercell_repeats
 
-FS_TO_PS = 1e-3
+THERMO = "thermo_style    custom step temp pe etotal press vol density\n"
 
 
 def production_cell(cell: Atoms, n_atoms: int) -> Atoms:
@@ -25,21 +26,6 @@ def production_cell(cell: Atoms, n_atoms: int) -> Atoms:
     return big
 
 
-def _header(models: list[str], type_map: list[str], devi_every: int, dt_ps: float) -> str:
-    return f"""units           metal
-boundary        p p p
-atom_style      atomic
-atom_modify     map yes
-read_data       conf.lmp
-pair_style      deepmd {" ".join(models)} out_freq {devi_every} out_file model_devi.out
-pair_coeff      * * {" ".join(type_map)}
-neighbor        1.0 bin
-timestep        {dt_ps}
-thermo_style    custom step temp pe etotal press vol density
-thermo          {devi_every}
-"""
-
-
 def melt_quench_input(models: list[str], type_map: list[str], settings: GlassSettings) -> str:
     """Melt at ``melt_temperature`` (K), quench linearly to ``quench_to`` (NVT), write
     glass.dump; velocities seeded with ``settings.seed``."""
@@ -47,8 +33,10 @@ def melt_quench_input(models: list[str], type_map: list[str], settings: GlassSet
     dt = s.timestep_fs * FS_TO_PS
     t_melt, t_end, seed = s.melt_temperature, s.quench_to, s.seed
     return (
-        _header(models, type_map, s.devi_every, dt)
-        + f"""velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
+        header(models, type_map, s.devi_every, s.timestep_fs)
+        + THERMO
+        + f"""thermo          {s.devi_every}
+velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
 fix             melt all nvt temp {t_melt} {t_melt} {100 * dt}
 run             {s.melt_steps}
 unfix           melt
@@ -71,8 +59,10 @@ def transport_input(
     li = type_map.index("Li") + 1
     seed = s.seed + int(temperature)
     return (
-        _header(models, type_map, s.devi_every, dt)
-        + f"""group           li type {li}
+        header(models, type_map, s.devi_every, s.timestep_fs)
+        + THERMO
+        + f"""thermo          {s.devi_every}
+group           li type {li}
 velocity        all create {temperature} {seed} dist gaussian mom yes rot yes
 fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
 run             {s.equilibration_steps}
