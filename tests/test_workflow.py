@@ -110,3 +110,10 @@ def test_tiny_campaign_two_iterations(local_campaign):
     env = {"CP2K_CALL_LOG": str(local_campaign / "calls.txt")}
     proc = run_workflow(local_campaign, tiny_campaign(), "-n", env=env)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_parsing_creates_no_folders(tmp_path):
+    """A dry run and the linter parse the Snakefile; neither leaves results/ behind."""
+    run_workflow(tmp_path, shipped("config.yaml"), "-n")
+    run_workflow(tmp_path, None, "--lint")
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()

@@ -1,0 +1,91 @@
+"""Typed settings: built from the validated config, science apart from execution."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from conftest import shipped, validated
+
+from lpsflow.dft.cp2k import PHYSICS_KEYS
+from lpsflow.loop import Verdict
+from lpsflow.settings import DatasetSettings, DftScience, SelectSettings, Settings
+
+EXECUTION = {
+    "dft": ["command", "threads", "timeout_s", "max_attempts", "retry_failed", "store"],
+    "train": ["threads"],
+    "explore": ["command", "threads"],
+    "production": ["threads"],
+}
+
+
+@pytest.fixture
+def settings(demo_config) -> Settings:
+    return Settings.from_config(demo_config)
+
+
+def test_every_config_key_is_in_the_settings():
+    """No key of the schema is lost between config and settings (science or execution)."""
+    config = validated(shipped("config.yaml"))
+    s = Settings.from_config(config)
+    science = s.science()
+    for section in ("sampling", "init", "select", "loop"):
+        assert set(config[section]) <= set(science[section]), section
+    assert set(config["train"]) - set(science["train"]) == {"template", "threads"}
+    assert set(config["production"]) - set(science["production"]) == {"threads"}
+    assert set(config["explore"]) - set(science["explore"]) == {"schedule", "command", "threads"}
+    dft = {f.name for f in dataclasses.fields(type(s.dft.execution))}
+    assert set(config["dft"]) <= dft | set(PHYSICS_KEYS) | {"engine", "preset"}
+
+
+def test_science_has_no_execution_value(demo_config):
+    base = Settings.from_config(demo_config).science()
+    for section, keys in EXECUTION.items():
+        for key in keys:
+            config = validated(demo_config)
+            value = config[section][key]
+            config[section][key] = (not value) if isinstance(value, bool) else (
+                value + 1 if isinstance(value, (int, float)) else f"{value}-other"
+            )
+            assert Settings.from_config(config).science() == base, f"{section}.{key}"
+
+
+def test_dft_science_is_what_the_store_key_hashes(settings):
+    assert settings.dft.science.engine == "cp2k"
+    assert tuple(settings.dft.science.physics) == PHYSICS_KEYS
+    # the cheap preset of the demo is applied
+    assert settings.dft.science.physics["basis"] == "SZV-MOLOPT-SR-GTH"
+    engine = settings.dft.engine_settings()
+    assert engine["command"] == settings.dft.execution.command and engine["cutoff"] == 250
+
+
+def test_params_round_trip_and_missing_keys_raise(settings):
+    data = settings.train.dataset
+    assert DatasetSettings.from_params(data.params()) == data
+    broken = data.params()
+    del broken["max_force"]
+    with pytest.raises(TypeError, match="max_force"):
+        DatasetSettings.from_params(broken)
+    with pytest.raises(TypeError):
+        DatasetSettings.from_params({**data.params(), "unknown": 1})
+    assert DftScience.from_params(settings.dft.science.params()) == settings.dft.science
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.max_force = 1.0
+
+
+def test_select_settings(demo_config):
+    s = Settings.from_config(demo_config).select
+    assert (s.trust_lo_v, s.trust_hi_v, s.md_relative_level) == (None, None, None)
+    demo_config["select"].update(trust_lo_v=0.02, trust_hi_v=0.05, trust_mode="relative")
+    s = SelectSettings.from_params(Settings.from_config(demo_config).select.params())
+    assert (s.trust_lo_v, s.trust_hi_v, s.md_relative_level) == (0.02, 0.05, 1.0)
+
+
+def test_verdict(tmp_path):
+    v = Verdict("continue", 3, {"a": 0.5})
+    assert not v.stop and not v.converged
+    v.write(tmp_path / "v.json")
+    assert Verdict.read(tmp_path / "v.json") == v
+    assert Verdict("stalled", 0).stop and Verdict("converged", 0).converged
+    with pytest.raises(ValueError, match="status"):
+        Verdict("done", 0)
