@@ -44,8 +44,10 @@ def test_science_has_no_execution_value(demo_config):
         for key in keys:
             config = validated(demo_config)
             value = config[section][key]
-            config[section][key] = (not value) if isinstance(value, bool) else (
-                value + 1 if isinstance(value, (int, float)) else f"{value}-other"
+            config[section][key] = (
+                (not value)
+                if isinstance(value, bool)
+                else (value + 1 if isinstance(value, (int, float)) else f"{value}-other")
             )
             assert Settings.from_config(config).science() == base, f"{section}.{key}"
 
