@@ -74,7 +74,7 @@ def run_workflow(workdir: Path, config: dict, *args: str, check: bool = True, en
     if config is not None:  # None: keep the config file already in workdir
         (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     for template in (REPO / "config").glob("*.json"):
-        shutil.copy(template, workdir / "config" / template.name)
+        shutil.copy2(template, workdir / "config" / template.name)  # keeps its age
     cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:

@@ -54,7 +54,7 @@ def test_profile_runs_campaign_through_sbatch(tmp_path, slurm_conf, local_campai
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_campaign()))
     for template in (REPO / "config").glob("*.json"):
-        shutil.copy(template, tmp_path / "config")
+        shutil.copy2(template, tmp_path / "config")
     env = {
         **os.environ,
         "SLURM_CONF": str(slurm_conf),
