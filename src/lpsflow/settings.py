@@ -20,7 +20,7 @@ The convention (README, "How settings reach the code"):
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lpsflow.config import resolve_dft
@@ -275,7 +275,6 @@ class Settings:
     select: SelectSettings
     loop: LoopSettings
     production: ProductionSettings
-    config: dict = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -319,7 +318,6 @@ class Settings:
                 temperatures=list(prod["temperatures"]),
                 threads=prod["threads"],
             ),
-            config=config,
         )
 
     def science(self) -> dict:
