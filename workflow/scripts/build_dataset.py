@@ -1,9 +1,12 @@
-"""Adapter: training and test data of one iteration from the label tables (lpsflow.dataset)."""
+"""Adapter: training and test data of one iteration from the label tables (lpsflow.dataset).
+
+Fails (lpsflow.dataset.NoUsableData) when a composition has no usable labelled frame.
+"""
 
 import pandas as pd
 
-from lpsflow.dataset import build_dataset
-from lpsflow.joblog import to_file
+from lpsflow.dataset import NoUsableData, build_dataset, check_usable
+from lpsflow.joblog import stop, to_file
 from lpsflow.store import LabelStore
 
 log = to_file(snakemake.log[0])
@@ -13,4 +16,12 @@ table = build_dataset(
     LabelStore(p.store), labels, p.type_map, p.test_fraction, snakemake.output.data
 )
 log.info("frames per split and composition:\n%s", table.groupby(["composition", "split"]).size())
+try:
+    where = {
+        c: f"{snakemake.input.failures} and results/init/{c}/labels.csv"
+        for c in labels["composition"]
+    }
+    check_usable(labels, table, where)
+except NoUsableData as err:
+    stop(log, err)
 table.to_csv(snakemake.output.table, index=False)

@@ -1,0 +1,155 @@
+"""Failures of the setup vs failures of a frame: classification, the failed-fraction limit,
+retries of stored failures (fast), and the real CP2K with a broken setup (slow)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import needs_cp2k
+
+from lpsflow.dft import SetupError, failure_kind, get_engine
+from lpsflow.dft.cp2k import setup_problem
+from lpsflow.labeling import (
+    TooManyFailures,
+    check_failures,
+    label_batch,
+    label_frame,
+    retry_reason,
+    strategy_digest,
+)
+from lpsflow.store import LabelStore, frame_key
+
+CRASH = "sh -c 'kill -9 $$'"  # dies of a signal: a crash of the frame, not of the setup
+
+
+def entries(store: LabelStore) -> list:
+    return list((store.root / "entries").glob("*/*"))
+
+
+def test_failure_kinds():
+    assert failure_kind("scf_not_converged") == "scf"
+    assert failure_kind("timeout") == "timeout"
+    assert failure_kind("crash: exit code 137, output ends early") == "crash"
+    assert failure_kind("parse: no virial in output") == "crash"
+
+
+@pytest.mark.parametrize(
+    "text,rc,key",
+    [
+        ("", 127, "dft.command"),  # launcher or program not found, nothing written
+        ("", 1, "dft.command"),  # mpirun/srun refused to start
+        (" CP2K| version string: CP2K version 2023.1\n *** [ABORT] ***\n", 1, "dft"),
+    ],
+)
+def test_setup_problem_without_scf(tmp_path, cheap_dft, text, rc, key):
+    out = tmp_path / "cp2k.out"
+    if text:
+        out.write_text(text)
+    problem = setup_problem(out, tmp_path / "stdout.txt", rc, False, cheap_dft)
+    assert isinstance(problem, SetupError) and problem.key == key
+
+
+@pytest.mark.parametrize(
+    "text,rc,timed_out",
+    [
+        ("", 137, False),  # killed by a signal before writing: a crash (OOM, node)
+        ("", -9, False),
+        (" SCF WAVEFUNCTION OPTIMIZATION\n *** [ABORT] ***\n cannot be opened\n", 1, False),
+        ("", None, True),  # time limit
+    ],
+)
+def test_frame_failures_are_not_setup(tmp_path, cheap_dft, text, rc, timed_out):
+    out = tmp_path / "cp2k.out"
+    if text:
+        out.write_text(text)
+    assert setup_problem(out, tmp_path / "stdout.txt", rc, timed_out, cheap_dft) is None
+
+
+def test_missing_program_is_setup_and_nothing_stored(tmp_path, cheap_dft, li3ps4_8):
+    store = LabelStore(tmp_path / "s")
+    for command in ("false", "no-such-cp2k-program"):
+        engine = get_engine("cp2k", {**cheap_dft, "command": command})
+        with pytest.raises(SetupError, match=r"dft\.command"):
+            label_frame(li3ps4_8, engine, store)
+    assert entries(store) == []
+
+
+def test_retry_reason():
+    never = lambda: pytest.fail("version asked although not needed")  # noqa: E731
+    scf = {"reason": "scf_not_converged", "strategy": "s1", "program_version": "2023.1"}
+    assert retry_reason(scf, "s1", lambda: "2023.1") == ""
+    assert retry_reason(scf, "s1", lambda: "") == ""  # version unknown: no reason to retry
+    assert "retry_failed" in retry_reason(scf, "s1", never, retry_failed=True)
+    assert "strategy" in retry_reason(scf, "s2", never)
+    assert "version" in retry_reason(scf, "s1", lambda: "2024.1")
+    assert "crashed" in retry_reason({**scf, "reason": "crash: exit code 137"}, "s1", never)
+    assert retry_reason({"reason": "timeout"}, "s1", never)  # stored before strategies were
+
+
+def test_stored_failures_retried_after_crash_or_strategy_change(tmp_path, cheap_dft, li3ps4_8):
+    store = LabelStore(tmp_path / "s")
+    engine = get_engine("cp2k", {**cheap_dft, "command": CRASH})
+    first = label_frame(li3ps4_8, engine, store)
+    assert (first.status, first.n_runs) == ("failed", 2) and first.reason.startswith("crash")
+    again = label_frame(li3ps4_8, engine, store)  # a crash is retried on the next run
+    assert (again.reused, again.n_runs) == (False, 2)
+    # an SCF failure stays final under the same settings and program version ...
+    record = store.record(first.key)
+    record.update(reason="scf_not_converged", program_version="2023.1")
+    work = store.new_workdir(first.key)
+    store.commit(first.key, work, record, replace=True)
+    engine._version = "2023.1"
+    assert label_frame(li3ps4_8, engine, store).reused
+    # ... and is retried when the SCF strategy or the time limit changes
+    slower = get_engine("cp2k", {**cheap_dft, "command": CRASH, "timeout_s": 999})
+    slower._version = "2023.1"
+    assert strategy_digest(slower, 2) != strategy_digest(engine, 2)
+    assert not label_frame(li3ps4_8, slower, store).reused
+
+
+def test_failed_fraction_limit():
+    ok, bad = ["ok", ""], ["failed", "scf_not_converged"]
+    rows = [ok, bad, bad, ok]
+    check_failures(*zip(*rows, strict=True), max_failed_fraction=0.5, where="x")  # 2 of 4
+    with pytest.raises(TooManyFailures, match=r"3 of 4 .* 3 scf_not_converged"):
+        check_failures(*zip(*[*rows, bad][1:], strict=True), max_failed_fraction=0.5, where="x")
+    # part of a stage: 2 failures in a batch already exceed half of a 3-frame stage
+    with pytest.raises(TooManyFailures, match="max_failed_fraction"):
+        check_failures(["failed"] * 2, ["timeout"] * 2, 0.5, "x", n_frames=3)
+
+
+def test_batch_stops_once_the_stage_limit_is_passed(tmp_path, cheap_dft, li3ps4_8):
+    frames = []
+    for i in range(4):
+        atoms = li3ps4_8.copy()
+        atoms.positions[0, 0] += 0.01 * i
+        frames.append(atoms)
+    engine = get_engine("cp2k", {**cheap_dft, "command": CRASH})
+    store = LabelStore(tmp_path / "s")
+    with pytest.raises(TooManyFailures, match=r"2 of 4 frames failed .* 2 crash"):
+        label_batch(frames, engine, store, 1, max_failed_fraction=0.25, where="stage")
+    assert len(entries(store)) == 2  # stopped after the second failure, not the fourth
+
+
+@pytest.mark.slow
+@needs_cp2k()
+@pytest.mark.parametrize(
+    "change,key",
+    [
+        ({"data_dir": "/usr/share/cp2k-typo"}, "dft.data_dir"),
+        ({"basis": "SZV-MOLOPT-SR-GTH-TYPO"}, "dft.basis"),
+        ({"potential": "GTH-PBE-TYPO"}, "dft.potential"),
+    ],
+)
+def test_real_cp2k_setup_errors_name_the_key(tmp_path, cheap_dft, li3ps4_8, change, key):
+    store = LabelStore(tmp_path / "s")
+    engine = get_engine("cp2k", {**cheap_dft, **change})
+    start = time.monotonic()
+    with pytest.raises(SetupError) as err:
+        label_frame(li3ps4_8, engine, store)
+    assert err.value.key == key and "first SCF" not in str(err.value)
+    assert time.monotonic() - start < 30  # one run, no robust retry
+    assert entries(store) == []
+    assert len(list((store.root / "tmp").glob("*/attempt_*"))) == 1
+    assert frame_key(li3ps4_8, engine.physics())  # the frame itself is fine
