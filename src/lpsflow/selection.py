@@ -8,6 +8,7 @@ usually unphysical). With ``relative`` trust levels DeePMD writes the deviation 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -111,14 +112,40 @@ def select_iteration(
 ):
     """Classify every explored frame and choose each composition's candidates.
 
-    ``runs``: one dict per exploration job with composition, job, temperature, devi, traj.
-    Returns (frames table, candidate Atoms list, ratios table, verdict dict).
+    ``runs``: one dict per exploration job with composition, job, temperature, devi, traj
+    and optionally status (the job's status.json from :func:`lpsflow.exploration.check_run`:
+    records an MD run that went wrong did not write count as failed frames, with
+    ``max_devi_f`` NaN). Returns (frames table, candidate Atoms list, ratios table, verdict
+    dict; the verdict lists ``md_failures``).
     """
     from lpsflow.evaluation import frame_features
 
     rng = np.random.default_rng(settings["seed"])
-    rows, pool = [], {}
+    rows, pool, md_failures = [], {}, []
     for run in runs:
+        status = json.loads(Path(run["status"]).read_text()) if run.get("status") else {}
+        if status.get("status", "ok") != "ok":
+            md_failures.append(
+                {
+                    "composition": run["composition"],
+                    "job": run["job"],
+                    "reason": status["reason"],
+                    "records": status["records"],
+                    "expected": status["expected"],
+                    "restart": status.get("restart", ""),
+                }
+            )
+            for k in range(status["records"], status["expected"]):
+                rows.append(
+                    {
+                        "composition": run["composition"],
+                        "job": run["job"],
+                        "temperature": run["temperature"],
+                        "step": k * status.get("out_freq", 1),
+                        "max_devi_f": float("nan"),
+                        "class": FAILED,
+                    }
+                )
         table, frames = explored_frames(run["devi"], run["traj"], type_map)
         classes = classify(table["max_devi_f"], settings["trust_lo"], settings["trust_hi"])
         for idx, (step, devi, cls) in enumerate(
@@ -174,6 +201,7 @@ def select_iteration(
         "converged": status == "converged",
         "stop": status != "continue",
         "n_selected": len(chosen),
+        "md_failures": md_failures,
         "accurate_ratio": dict(
             zip(per_comp["composition"], per_comp["accurate_ratio"].astype(float), strict=True)
         ),

@@ -10,6 +10,7 @@ rule explore_md:
         devi=explore_outputs("model_devi.out"),
         traj=temp(explore_outputs("traj.dump")),
         final=explore_outputs("final.extxyz"),
+        status=explore_outputs("status.json"),
     log:
         "logs/iter_{iter}/explore/{comp}.log",
     benchmark:

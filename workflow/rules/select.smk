@@ -7,6 +7,7 @@ checkpoint select_candidates:
     input:
         devi=lambda wc: explore_runs(wc, "model_devi.out"),
         traj=lambda wc: explore_runs(wc, "traj.dump"),
+        status=lambda wc: explore_runs(wc, "status.json"),
         graph="results/iter_{iter}/train/model_0/graph.pb",
     output:
         candidates="results/iter_{iter}/select/candidates.extxyz",

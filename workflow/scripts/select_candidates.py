@@ -22,6 +22,7 @@ for comp in p.compositions:
                 "temperature": str(temp),
                 "devi": snakemake.input.devi[k],
                 "traj": snakemake.input.traj[k],
+                "status": snakemake.input.status[k],
             }
         )
         k += 1
