@@ -3,10 +3,14 @@ retries of stored failures (fast), and the real CP2K with a broken setup (slow).
 
 from __future__ import annotations
 
+import json
 import time
 
+import numpy as np
+import pandas as pd
 import pytest
-from conftest import needs_cp2k
+from ase.io import read
+from conftest import needs_cp2k, tiny_campaign
 
 from lpsflow.dft import SetupError, failure_kind, get_engine
 from lpsflow.dft.cp2k import setup_problem
@@ -153,3 +157,39 @@ def test_real_cp2k_setup_errors_name_the_key(tmp_path, cheap_dft, li3ps4_8, chan
     assert entries(store) == []
     assert len(list((store.root / "tmp").glob("*/attempt_*"))) == 1
     assert frame_key(li3ps4_8, engine.physics())  # the frame itself is fine
+
+
+@pytest.mark.slow
+def test_md_killed_half_way_keeps_frames_and_restarts_from_trusted(local_campaign):
+    """The tiny campaign's LPS75 exploration of iteration 0 is killed at step 100 of 200."""
+    res = local_campaign / "results"
+    job = res / "iter_000" / "explore" / "LPS75" / "job_0"
+    status = json.loads((job / "status.json").read_text())
+    config = tiny_campaign()
+    out_freq, trust_hi = config["explore"]["out_freq"], config["select"]["trust_hi"]
+    expected = config["explore"]["steps"][0] // out_freq + 1
+    assert status["status"] == "failed" and status["returncode"] != 0
+    assert status["records"] == expected // 2 + 1 and status["expected"] == expected
+    # the iteration completed: the frames before the crash were classified, the rest failed
+    frames = pd.read_csv(res / "iter_000" / "select" / "frames.csv")
+    lps75 = frames[frames["composition"] == "LPS75"]
+    kept = lps75[np.isfinite(lps75["max_devi_f"])].sort_values("step")
+    assert list(kept["step"]) == [out_freq * k for k in range(status["records"])]
+    lost = lps75[~np.isfinite(lps75["max_devi_f"])]
+    assert len(lost) == expected - status["records"] and (lost["class"] == "failed").all()
+    verdict = json.loads((res / "iter_000" / "select" / "verdict.json").read_text())
+    assert [f["composition"] for f in verdict["md_failures"]] == ["LPS75"]
+    other = json.loads((res / "iter_000/explore/LPS80/job_0/status.json").read_text())
+    assert other["status"] == "ok" and other["records"] == expected
+    # the next iteration started from the last trusted frame (or the start, if none)
+    final = read(job / "final.extxyz")
+    trusted = kept[kept["max_devi_f"] < trust_hi]
+    if len(trusted):
+        assert status["restart"].startswith(f"step {int(trusted['step'].iloc[-1])} ")
+    else:
+        start = read(res / "sample" / "LPS75" / "replica_0.extxyz")
+        assert status["restart"].startswith("start frame")
+        assert np.allclose(final.positions, start.positions)
+    conf = read(res / "iter_001/explore/LPS75/job_0/conf.lmp", format="lammps-data", style="atomic")
+    assert np.allclose(conf.get_positions(wrap=True), final.get_positions(wrap=True), atol=1e-4)
+    assert (res / "iter_001" / "select" / "verdict.json").exists()
