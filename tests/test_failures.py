@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from ase.io import read
-from conftest import needs_cp2k, tiny_campaign
+from conftest import COUNTING_CP2K, needs_cp2k, run_workflow, shipped, tiny_campaign
 
 from lpsflow.dft import SetupError, failure_kind, get_engine
 from lpsflow.dft.cp2k import setup_problem
@@ -193,3 +194,59 @@ def test_md_killed_half_way_keeps_frames_and_restarts_from_trusted(local_campaig
     conf = read(res / "iter_001/explore/LPS75/job_0/conf.lmp", format="lammps-data", style="atomic")
     assert np.allclose(conf.get_positions(wrap=True), final.get_positions(wrap=True), atol=1e-4)
     assert (res / "iter_001" / "select" / "verdict.json").exists()
+
+
+def _one_composition(n_frames: int, frames_per_job: int) -> dict:
+    config = shipped("demo.yaml")
+    config["compositions"] = [{"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1}]
+    config["init"] = {"n_perturb": n_frames}
+    config["dft"].update(command=str(COUNTING_CP2K), frames_per_job=frames_per_job, threads=1)
+    return config
+
+
+LABELS = "results/init/LPS75/labels.csv"
+
+
+@pytest.mark.slow
+@needs_cp2k()
+def test_wrong_data_dir_fails_the_job_and_stores_nothing(tmp_path):
+    calls = tmp_path / "calls.txt"
+    env = {"CP2K_CALL_LOG": str(calls)}
+    config = _one_composition(2, 2)
+    config["dft"]["data_dir"] = "/usr/share/cp2k-typo"  # a one-character mistake
+    proc = run_workflow(tmp_path, config, LABELS, check=False, env=env)
+    assert proc.returncode != 0
+    assert "SetupError" in proc.stderr and "(dft.data_dir)" in proc.stderr
+    assert "BASIS_MOLOPT" in proc.stderr and "cp2k-typo" in proc.stderr
+    assert "dft.data_dir" in (tmp_path / "logs/label/LPS75/batch_0.log").read_text()
+    assert not list((tmp_path / "results/store/entries").glob("*/*"))  # nothing stored
+    assert len(calls.read_text().splitlines()) == 1  # stopped at once: no retry, no 2nd frame
+    # after fixing it, the same frames are labelled
+    config["dft"]["data_dir"] = ""
+    run_workflow(tmp_path, config, LABELS, env=env)
+    labels = pd.read_csv(tmp_path / LABELS)
+    assert list(labels["status"]) == ["ok", "ok"] and not labels["reused"].any()
+    first = Path(calls.read_text().splitlines()[0]).parent.name.split(".")[0]
+    assert first == labels["key"].iloc[0]
+
+
+@pytest.mark.slow
+@needs_cp2k()
+def test_every_frame_failing_scf_stops_at_the_limit_then_retried(tmp_path):
+    env = {"CP2K_CALL_LOG": str(tmp_path / "calls.txt")}
+    config = _one_composition(2, 1)  # two jobs of one frame: the stage sees the limit
+    config["dft"]["scf"] = {"max_scf": 1, "robust_factor": 1}
+    proc = run_workflow(tmp_path, config, LABELS, check=False, env=env)
+    assert proc.returncode != 0
+    assert "TooManyFailures" in proc.stderr and "initial frames of LPS75" in proc.stderr
+    assert "2 of 2 frames failed" in proc.stderr and "2 scf_not_converged" in proc.stderr
+    assert "dft.max_failed_fraction = 0.5" in proc.stderr
+    store = LabelStore(tmp_path / "results" / "store")
+    records = [store.record(p.name) for p in (store.root / "entries").glob("*/*")]
+    assert [r["kind"] for r in records] == ["scf", "scf"]
+    assert all(r["program_version"] for r in records)
+    # more SCF steps: the stored failures are retried without dft.retry_failed
+    del config["dft"]["scf"]
+    run_workflow(tmp_path, config, LABELS, env=env)
+    labels = pd.read_csv(tmp_path / LABELS)
+    assert list(labels["status"]) == ["ok", "ok"] and not labels["reused"].any()

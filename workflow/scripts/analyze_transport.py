@@ -14,8 +14,20 @@ p = snakemake.params.production
 temperature = float(snakemake.wildcards.temp)
 glass = read(snakemake.input.glass)
 n_li = glass.get_chemical_symbols().count("Li")
-lags, msd = msd_from_dump(snakemake.input.li, p["dump_every"] * p["timestep_fs"] * 1e-3)
-fit = fit_diffusion(lags, msd, window=tuple(p["fit_window"]))
+status = json.load(open(snakemake.input.status))
+failures = [f"run: {status['reason']}"] if status["status"] != "ok" else []
+failures += [glass.info["md_failure"]] if glass.info.get("md_failure") else []
+nan = float("nan")
+fit = {"D_cm2_s": nan, "D_err_cm2_s": nan, "fit_start_ps": nan, "fit_end_ps": nan, "beta": nan}
+lags = [nan]
+msd = None
+try:
+    lags, msd = msd_from_dump(snakemake.input.li, p["dump_every"] * p["timestep_fs"] * 1e-3)
+    fit = fit_diffusion(lags, msd, window=tuple(p["fit_window"]))
+except Exception as err:  # noqa: BLE001
+    if not failures:
+        raise  # a complete run that cannot be analysed is a real error
+    log.warning("no diffusion coefficient from the failed run: %s", err)
 sigma = nernst_einstein(fit["D_cm2_s"], n_li, glass.get_volume(), temperature, p["haven_ratio"])
 sigma_err = sigma * fit["D_err_cm2_s"] / fit["D_cm2_s"] if fit["D_cm2_s"] > 0 else float("nan")
 devi = deviation_summary(snakemake.input.devi, snakemake.params.trust_hi)
@@ -30,8 +42,11 @@ result = {
     "sigma_err_S_cm": sigma_err,
     "haven_ratio": p["haven_ratio"],
     **devi,
-    "untrusted": bool(devi["untrusted_fraction"] > 0),
+    "md_failure": "; ".join(failures),
+    "untrusted": bool(failures) or not devi["untrusted_fraction"] == 0,
 }
 log.info("%s", result)
 json.dump(result, open(snakemake.output.transport, "w"), indent=1)
-pd.DataFrame({"lag_ps": lags, "msd_A2": msd.mean(axis=1)}).to_csv(snakemake.output.msd, index=False)
+pd.DataFrame(
+    {"lag_ps": lags, "msd_A2": msd.mean(axis=1) if msd is not None else [float("nan")]}
+).to_csv(snakemake.output.msd, index=False)
