@@ -250,3 +250,47 @@ def test_every_frame_failing_scf_stops_at_the_limit_then_retried(tmp_path):
     run_workflow(tmp_path, config, LABELS, env=env)
     labels = pd.read_csv(tmp_path / LABELS)
     assert list(labels["status"]) == ["ok", "ok"] and not labels["reused"].any()
+
+
+def _dump_frame(step: int, positions, cell: float) -> str:
+    atoms = "".join(f"{i + 1} 1 {x} {y} {z}\n" for i, (x, y, z) in enumerate(positions))
+    return (
+        f"ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n{len(positions)}\n"
+        f"ITEM: BOX BOUNDS pp pp pp\n0 {cell}\n0 {cell}\n0 {cell}\n"
+        f"ITEM: ATOMS id type x y z\n{atoms}"
+    )
+
+
+def _md_folder(tmp_path, frames: list[tuple[int, list, float]], devi: list[float]):
+    (tmp_path / "traj.dump").write_text("".join(_dump_frame(*f) for f in frames))
+    header = "#       step max_devi_v min_devi_v avg_devi_v max_devi_f min_devi_f avg_devi_f\n"
+    rows = "".join(f"{10 * k} 0 0 0 {d} 0 0\n" for k, d in enumerate(devi))
+    (tmp_path / "model_devi.out").write_text(header + rows)
+    return tmp_path
+
+
+def test_check_run_keeps_complete_good_frames(tmp_path):
+    from ase import Atoms
+
+    from lpsflow.exploration import check_run, restart_frame
+
+    start = Atoms("Li2", positions=[[0, 0, 0], [2, 2, 2]], cell=[5.0] * 3, pbc=True)
+    good = [[0.0, 0.0, 0.0], [2.0, 2.0, 2.0]]
+    frames = [(0, good, 5.0), (10, good, 5.0), (20, good, 5.0), (30, good, 9.0)]
+    _md_folder(tmp_path, frames, [0.1, 0.5, 2.0, 0.1])
+    with open(tmp_path / "traj.dump", "a") as fh:  # a killed run: half a frame at the end
+        fh.write(_dump_frame(40, good, 5.0)[:60])
+    with open(tmp_path / "model_devi.out", "a") as fh:
+        fh.write("40 0 0")
+    status = check_run(tmp_path, -9, start, ["Li"], expected=11)
+    assert status["status"] == "failed" and status["records"] == 3  # box exploded at step 30
+    assert "exit code -9" in status["reason"] and "step 30: box volume 5.83" in status["reason"]
+    assert (tmp_path / "traj.dump").read_text().count("ITEM: TIMESTEP") == 3
+    frame, note = restart_frame(tmp_path, start, ["Li"], trust_hi=1.0)
+    assert note.startswith("step 10 ")  # step 20 is above trust_hi
+    assert np.allclose(frame.positions, good)
+    # NaN deviations end the good frames too; no trusted frame: restart from the start
+    _md_folder(tmp_path, frames[:3], [1.5, float("nan"), 0.1])
+    status = check_run(tmp_path, 0, start, ["Li"], expected=3)
+    assert status["records"] == 1 and "non-finite model deviation" in status["reason"]
+    assert restart_frame(tmp_path, start, ["Li"], trust_hi=1.0)[1].startswith("start frame")
