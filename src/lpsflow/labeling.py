@@ -137,6 +137,10 @@ def label_frame(
         "engine": engine.name,
         "physics": engine.physics(),
         "strategy": strategy,
+        "strategy_settings": {
+            **(getattr(engine, "strategy", dict)() or {}),
+            "max_attempts": max_attempts,
+        },
         "program_version": versions[-1] if versions else "",
         "n_atoms": len(atoms),
         "formula": atoms.get_chemical_formula(),
