@@ -294,3 +294,31 @@ def test_check_run_keeps_complete_good_frames(tmp_path):
     status = check_run(tmp_path, 0, start, ["Li"], expected=3)
     assert status["records"] == 1 and "non-finite model deviation" in status["reason"]
     assert restart_frame(tmp_path, start, ["Li"], trust_hi=1.0)[1].startswith("start frame")
+
+
+def test_composition_without_usable_frames_is_named():
+    from lpsflow.dataset import NoUsableData, check_usable
+
+    labels = pd.DataFrame(
+        {
+            "composition": ["A", "A", "B", "B"],
+            "key": ["k1", "k2", "k3", "k4"],
+            "status": ["ok", "ok", "failed", "ok"],
+            "reason": ["", "", "scf_not_converged", ""],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "composition": ["A", "A", "B"],
+            "key": ["k1", "k2", "k4"],
+            "split": ["train", "test", "excluded"],
+            "reason": ["", "", "force 80.0 eV/A above 50.0"],
+        }
+    )
+    where = {"B": "results/init/failures.csv"}
+    with pytest.raises(
+        NoUsableData,
+        match=r"composition B: .*1 failed in DFT: 1 scf.*; 1 excluded.*init/failures.csv",
+    ):
+        check_usable(labels, table, where)
+    check_usable(labels[labels["composition"] == "A"], table, where)  # A has data

@@ -114,6 +114,8 @@ def check_usable(labels, table, where: dict[str, str]) -> None:
     ``where`` maps a composition to the file that lists its labels and failures (named in
     the message); the message counts the failed and excluded frames by reason.
     """
+    from lpsflow.labeling import failure_summary
+
     usable = table[table["split"].isin(["train", "test"])]
     for comp in dict.fromkeys(labels["composition"]):
         if (usable["composition"] == comp).any():
@@ -123,11 +125,10 @@ def check_usable(labels, table, where: dict[str, str]) -> None:
         excluded = table[(table["composition"] == comp) & (table["split"] == "excluded")]
         parts = []
         if len(failed):
-            reasons = failed.str.split(":").str[0].value_counts().to_dict()
-            parts.append(f"{len(failed)} failed in DFT ({reasons})")
+            parts.append(f"{len(failed)} failed in DFT: {failure_summary(list(failed))}")
         if len(excluded):
-            why = excluded["reason"].value_counts().to_dict()
-            parts.append(f"{len(excluded)} excluded ({why})")
+            why = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
+            parts.append(f"{len(excluded)} excluded from training: {why}")
         raise NoUsableData(
             f"composition {comp}: no usable labelled frame out of {len(rows)} "
             f"({'; '.join(parts) or 'none labelled'}). See {where.get(comp, 'the label tables')}; "
