@@ -182,6 +182,8 @@ def read_trajectory(dump: Path, type_map: list[str]) -> list[Atoms]:
     """Frames of a LAMMPS custom dump as ASE Atoms (types mapped through ``type_map``)."""
     import dpdata  # imported here: its plugins reconfigure logging, unwanted at DAG time
 
+    if not Path(dump).exists() or Path(dump).stat().st_size == 0:
+        return []  # a run that died before its first frame
     system = dpdata.System(str(dump), fmt="lammps/dump", type_map=type_map)
     return system.to("ase/structure") if len(system) else []
 
