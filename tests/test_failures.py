@@ -322,3 +322,20 @@ def test_composition_without_usable_frames_is_named():
     ):
         check_usable(labels, table, where)
     check_usable(labels[labels["composition"] == "A"], table, where)  # A has data
+
+
+def test_production_run_that_went_wrong_is_untrusted(tmp_path):
+    from lpsflow.production import deviation_summary, run_status
+
+    good = [[0.0, 0.0, 0.0], [2.0, 2.0, 2.0]]
+    _md_folder(tmp_path, [(0, good, 5.0), (10, good, 5.0)], [0.1, float("nan")])
+    (tmp_path / "log.lammps").write_text("run 100\nERROR: Lost atoms: original 2 current 1\n")
+    status = run_status(tmp_path, 1, "traj.dump")
+    assert status == {
+        "status": "failed",
+        "reason": "ERROR: Lost atoms: original 2 current 1",
+        "frames": 2,
+    }
+    devi = deviation_summary(tmp_path / "model_devi.out", trust_hi=1.0)
+    assert devi["untrusted_fraction"] == 0.5  # a NaN deviation is not trusted
+    assert run_status(tmp_path, 0)["status"] == "ok"
