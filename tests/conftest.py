@@ -21,6 +21,9 @@ from lpsflow.config import resolve_dft
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 COUNTING_CP2K = REPO / "tests" / "bin" / "cp2k-counting"
+DYING_LMP = REPO / "tests" / "bin" / "lmp-dies"
+#: the tiny campaign's LAMMPS exploration of LPS75 in iteration 0 is killed half-way
+DIES_IN = "iter_000/explore/LPS75/"
 
 
 def needs_cp2k():
@@ -87,7 +90,11 @@ def shipped(name: str) -> dict:
 
 
 def tiny_campaign() -> dict:
-    """Two compositions of 16 and 19 atoms, 2 tiny models, 2 iterations: minutes on 2 cores."""
+    """Two compositions of 16 and 19 atoms, 2 tiny models, 2 iterations: minutes on 2 cores.
+
+    The LAMMPS exploration of LPS75 in iteration 0 dies half-way (tests/bin/lmp-dies), as
+    MD with a bad model does: the campaign must go on from the frames before the crash.
+    """
     config = shipped("demo.yaml")
     config["compositions"] = [
         {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
@@ -96,7 +103,11 @@ def tiny_campaign() -> dict:
     config["init"] = {"n_perturb": 4}
     config["dft"].update(command=str(COUNTING_CP2K))
     config["train"].update(n_models=2, steps=200, init_steps=100, test_fraction=0.3)
-    config["explore"].update(schedule=[{"ensemble": "nvt", "temperature": 600}], steps=[200])
+    config["explore"].update(
+        schedule=[{"ensemble": "nvt", "temperature": 600}],
+        steps=[200],
+        command=f"{DYING_LMP} {DIES_IN} lmp",
+    )
     config["select"].update(max_per_composition=2)
     config["loop"] = {"max_iterations": 2, "accurate_ratio": 0.99}
     config["production"] = {

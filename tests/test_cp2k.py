@@ -48,7 +48,9 @@ def test_classify_failures(tmp_path, text, rc, timed_out, reason):
     assert reason in classify(out, rc, timed_out)
 
 
-@pytest.mark.parametrize("command,reason", [("false", "crash"), ("sh -c 'sleep 30'", "timeout")])
+@pytest.mark.parametrize(
+    "command,reason", [("sh -c 'kill -9 $$'", "crash"), ("sh -c 'sleep 30'", "timeout")]
+)
 def test_crash_and_timeout_are_failures_not_errors(tmp_path, cheap_dft, li3ps4_8, command, reason):
     engine = get_engine("cp2k", {**cheap_dft, "command": command, "timeout_s": 1})
     result = label_frame(li3ps4_8, engine, LabelStore(tmp_path / "s"), max_attempts=2)

@@ -39,7 +39,7 @@ def _campaign_files(root):
             for j in range(N_TEMP):
                 files += [
                     (f"{it}/explore/{c}/job_{j}/{n}", "")
-                    for n in ("model_devi.out", "final.extxyz")
+                    for n in ("model_devi.out", "final.extxyz", "status.json")
                 ]
         last = i == N_ITER - 1
         verdict = {
@@ -63,7 +63,8 @@ def _campaign_files(root):
         files += [(f"{prod}/glass.extxyz", ""), (f"{prod}/melt_quench/model_devi.out", "")]
         files += [(f"{prod}/structure.json", "")]
         for t in TEMPS:
-            files += [(f"{prod}/T{t}/model_devi.out", ""), (f"{prod}/T{t}/transport.json", "")]
+            files += [(f"{prod}/T{t}/model_devi.out", ""), (f"{prod}/T{t}/run_status.json", "")]
+            files += [(f"{prod}/T{t}/transport.json", "")]
             files += [(f"{prod}/T{t}/msd.csv", "")]
     files += [("results/transport/conductivity.csv", ""), ("results/transport/arrhenius.csv", "")]
     files += [("results/report.html", "")]

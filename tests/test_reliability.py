@@ -30,6 +30,7 @@ def test_dft_failures_recorded_then_composition_added(tmp_path):
     env = {"CP2K_CALL_LOG": str(calls), "CP2K_CRASH_KEYS": "0123"}  # about 1 frame in 4 crashes
     config = tiny_campaign()
     config["dft"]["command"] = str(FLAKY_CP2K)
+    config["dft"]["max_failed_fraction"] = 0.75  # crashes are random per frame: 2 of 4 happen
     config["loop"]["max_iterations"] = 1
     run_workflow(tmp_path, config, env=env)  # completes despite the crashes
     res = tmp_path / "results"

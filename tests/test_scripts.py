@@ -75,6 +75,9 @@ DAG_PARAMS = {"iteration": 1}
 RETURNS = {
     "transport.msd_from_dump": lambda: (mock.MagicMock(), mock.MagicMock()),
     "selection.select_iteration": lambda: tuple(mock.MagicMock() for _ in range(4)),
+    "exploration.restart_frame": lambda: (mock.MagicMock(), "last trusted frame"),
+    "exploration.check_run": lambda: {"status": "ok", "records": 1},
+    "production.run_status": lambda: {"status": "ok", "frames": 1},
     "report.render": lambda: "<html></html>",
     "transport.fit_diffusion": lambda: {"D_cm2_s": 1e-6, "D_err_cm2_s": 1e-7},
     "production.deviation_summary": lambda: {"untrusted_fraction": 0.0},

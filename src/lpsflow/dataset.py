@@ -101,3 +101,36 @@ def build_dataset(
     for comp, systems in test.items():
         write_deepmd(systems, out / "test" / str(comp))
     return pd.DataFrame(rows, columns=["composition", "key", "split", "reason"])
+
+
+class NoUsableData(RuntimeError):
+    """A composition has no labelled frame that may be trained or tested on."""
+
+
+def check_usable(labels, table, where: dict[str, str]) -> None:
+    """Raise :class:`NoUsableData` for the first composition of ``labels`` without a frame
+    in the training or test split of ``table`` (from :func:`build_dataset`).
+
+    ``where`` maps a composition to the file that lists its labels and failures (named in
+    the message); the message counts the failed and excluded frames by reason.
+    """
+    from lpsflow.labeling import failure_summary
+
+    usable = table[table["split"].isin(["train", "test"])]
+    for comp in dict.fromkeys(labels["composition"]):
+        if (usable["composition"] == comp).any():
+            continue
+        rows = labels[labels["composition"] == comp]
+        failed = rows[rows["status"] != "ok"]["reason"].fillna("").astype(str)
+        excluded = table[(table["composition"] == comp) & (table["split"] == "excluded")]
+        parts = []
+        if len(failed):
+            parts.append(f"{len(failed)} failed in DFT: {failure_summary(list(failed))}")
+        if len(excluded):
+            why = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
+            parts.append(f"{len(excluded)} excluded from training: {why}")
+        raise NoUsableData(
+            f"composition {comp}: no usable labelled frame out of {len(rows)} "
+            f"({'; '.join(parts) or 'none labelled'}). See {where.get(comp, 'the label tables')}; "
+            "fix the DFT settings (or train.max_force / train.min_distance) and run again"
+        )

@@ -3,17 +3,26 @@
 Each exploration job runs one schedule entry (ensemble, temperature or ramp, pressure) for
 one composition; the ensemble's force deviation is written every ``out_freq`` steps to
 ``model_devi.out`` and the frames at the same steps to ``traj.dump``.
+
+MD that goes wrong (a LAMMPS error such as lost atoms, a killed process, non-finite
+positions or deviations, a box that collapsed or exploded) is the normal case of a bad
+model, not an error of the workflow: :func:`check_run` keeps the frames recorded before it,
+counts the rest as failed and says what happened; the next iteration starts from
+:func:`restart_frame`, the last frame the ensemble trusted.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from ase import Atoms
 
 from lpsflow.lammps import FS_TO_PS, header, run_lammps
 
 __all__ = ["lammps_input", "read_trajectory", "run_lammps", "run_md", "run_schedule"]
+#: box volume relative to the start outside these bounds: the box collapsed or exploded
+VOLUME_BOUNDS = (0.5, 2.0)
 
 
 def schedule_jobs(schedule: list[dict]) -> list[dict]:
@@ -77,11 +86,12 @@ def run_md(
     threads: int,
     command: str = "lmp",
     relative_level: float | None = None,
-) -> None:
-    """Run one exploration job in ``workdir`` (LAMMPS log in ``workdir/log.lammps``)."""
+) -> int:
+    """Run one exploration job in ``workdir`` (LAMMPS log in ``workdir/log.lammps``);
+    returns LAMMPS' exit status (a failed run raises nothing: see :func:`check_run`)."""
     models = [str(Path(m).resolve()) for m in models]
     text = lammps_input(job, models, type_map, steps, timestep_fs, out_freq, seed, relative_level)
-    run_lammps(atoms, text, type_map, workdir, threads=threads, command=command)
+    return run_lammps(atoms, text, type_map, workdir, threads=threads, command=command, check=False)
 
 
 def run_schedule(
@@ -94,16 +104,17 @@ def run_schedule(
     seed: int,
     workers: int,
     **md,
-) -> None:
-    """Run every schedule job j from ``starts[j]`` in ``root/job_<j>``, ``workers`` at a time.
+) -> list[int]:
+    """Run every schedule job j from ``starts[j]`` in ``root/job_<j>``, ``workers`` at a time;
+    returns LAMMPS' exit status of each job.
 
     Each LAMMPS process uses one thread; one Snakemake job per composition and iteration
     keeps the DAG small (the cost of re-evaluating it grows with jobs x iterations).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(j: int) -> None:
-        run_md(
+    def one(j: int) -> int:
+        return run_md(
             starts[j],
             jobs[j],
             models,
@@ -115,12 +126,151 @@ def run_schedule(
         )
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(one, range(len(jobs))))  # list() re-raises the first failure
+        return list(pool.map(one, range(len(jobs))))  # list() re-raises an exception
 
 
 def read_trajectory(dump: Path, type_map: list[str]) -> list[Atoms]:
     """Frames of a LAMMPS custom dump as ASE Atoms (types mapped through ``type_map``)."""
     import dpdata  # imported here: its plugins reconfigure logging, unwanted at DAG time
 
+    if not Path(dump).exists() or Path(dump).stat().st_size == 0:
+        return []  # a run that died before its first frame
     system = dpdata.System(str(dump), fmt="lammps/dump", type_map=type_map)
     return system.to("ase/structure") if len(system) else []
+
+
+def complete_dump(path: Path) -> int:
+    """Cut a LAMMPS dump after its last complete frame (a killed run may leave half a
+    frame); returns the number of frames kept."""
+    if not path.exists():
+        path.write_text("")
+        return 0
+    blocks = path.read_text(errors="replace").split("ITEM: TIMESTEP\n")[1:]
+    kept = []
+    for block in blocks:
+        lines = block.splitlines()
+        try:
+            n = int(lines[lines.index("ITEM: NUMBER OF ATOMS") + 1])
+            start = next(i for i, ln in enumerate(lines) if ln.startswith("ITEM: ATOMS"))
+        except (ValueError, IndexError, StopIteration):
+            break
+        body = lines[start + 1 : start + 1 + n]
+        if len(body) != n or not block.endswith("\n"):
+            break
+        kept.append(block)
+    path.write_text("".join("ITEM: TIMESTEP\n" + b for b in kept))
+    return len(kept)
+
+
+def complete_model_devi(path: Path, n_max: int | None = None) -> int:
+    """Keep the header and the complete records (at most ``n_max``) of ``model_devi.out``;
+    returns the number of records kept."""
+    if not path.exists():
+        path.write_text(
+            "#       step max_devi_v min_devi_v avg_devi_v max_devi_f min_devi_f avg_devi_f\n"
+        )
+        return 0
+    lines = path.read_text(errors="replace").splitlines()
+    header = [ln for ln in lines if ln.startswith("#")][:1]
+    ncol = len(header[0].lstrip("#").split()) if header else None
+    records = []
+    for ln in lines:
+        if ln.startswith("#") or not ln.strip():
+            continue
+        fields = ln.split()
+        if ncol and len(fields) < ncol:
+            break
+        try:
+            [float(f) for f in fields]
+        except ValueError:
+            break
+        records.append(ln)
+    records = records[:n_max] if n_max is not None else records
+    path.write_text("\n".join(header + records) + "\n")
+    return len(records)
+
+
+def lammps_error(workdir: Path) -> str:
+    """LAMMPS' last ``ERROR`` line in the job's log or output ("" if none)."""
+    for name in ("log.lammps", "stdout.txt"):
+        path = workdir / name
+        if path.exists():
+            errors = [
+                ln.strip()
+                for ln in path.read_text(errors="replace").splitlines()
+                if ln.startswith("ERROR")
+            ]
+            if errors:
+                return errors[-1]
+    return ""
+
+
+def frame_problem(atoms: Atoms, max_devi_f: float, start_volume: float) -> str:
+    """Why an explored frame shows that the MD went wrong, or "" if it did not."""
+    if not np.all(np.isfinite(atoms.positions)):
+        return "non-finite positions"
+    if not np.isfinite(max_devi_f):
+        return "non-finite model deviation (NaN energies or forces)"
+    ratio = atoms.get_volume() / start_volume
+    if not VOLUME_BOUNDS[0] <= ratio <= VOLUME_BOUNDS[1]:
+        return f"box volume {ratio:.2f} x the start (collapsed or exploded)"
+    return ""
+
+
+def check_run(
+    workdir: Path, returncode: int, start: Atoms, type_map: list[str], expected: int
+) -> dict:
+    """Status of one exploration job; cuts ``model_devi.out`` and ``traj.dump`` after the
+    last good frame.
+
+    A frame is good if it was recorded completely, before any :func:`frame_problem`.
+    ``expected`` is the number of records a complete run writes (steps / out_freq + 1);
+    the missing ones are failed frames. Returns ``status`` ("ok" or "failed"), ``reason``,
+    ``returncode``, ``records`` (good frames kept) and ``expected``.
+    """
+    from lpsflow.selection import read_model_devi
+
+    devi_path, dump = workdir / "model_devi.out", workdir / "traj.dump"
+    n = min(complete_model_devi(devi_path), complete_dump(dump))
+    devi = read_model_devi(devi_path)
+    frames = read_trajectory(dump, type_map) if n else []
+    good, problem = n, ""
+    for i in range(n):
+        problem = frame_problem(frames[i], float(devi["max_devi_f"].iloc[i]), start.get_volume())
+        if problem:
+            good, problem = i, f"step {int(devi['step'].iloc[i])}: {problem}"
+            break
+    reasons = []
+    if returncode != 0:
+        reasons.append(lammps_error(workdir) or f"LAMMPS ended with exit code {returncode}")
+    if problem:
+        reasons.append(problem)
+    if good < n or returncode != 0:
+        complete_model_devi(devi_path, good)
+        text = dump.read_text().split("ITEM: TIMESTEP\n")[1 : good + 1]
+        dump.write_text("".join("ITEM: TIMESTEP\n" + b for b in text))
+    if good < expected and not reasons:
+        reasons.append(f"only {good} of {expected} records written")
+    return {
+        "status": "failed" if reasons else "ok",
+        "reason": "; ".join(reasons),
+        "returncode": returncode,
+        "records": good,
+        "expected": expected,
+    }
+
+
+def restart_frame(
+    workdir: Path, start: Atoms, type_map: list[str], trust_hi: float
+) -> tuple[Atoms, str]:
+    """The last frame of a checked job whose deviation is below ``trust_hi``, or ``start``
+    if there is none; with a note saying which."""
+    from lpsflow.selection import read_model_devi
+
+    devi = read_model_devi(workdir / "model_devi.out")
+    trusted = np.flatnonzero(devi["max_devi_f"].to_numpy(float) < trust_hi) if len(devi) else []
+    if not len(trusted):
+        return start.copy(), "start frame (no explored frame below trust_hi)"
+    frames = read_trajectory(workdir / "traj.dump", type_map)
+    i = int(trusted[-1])
+    return frames[i], f"step {int(devi['step'].iloc[i])} (last frame below trust_hi)"

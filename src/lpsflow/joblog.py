@@ -16,3 +16,15 @@ def to_file(path: str) -> logging.Logger:
         force=True,
     )
     return logging.getLogger("lpsflow.job")
+
+
+def stop(log: logging.Logger, error: Exception) -> None:
+    """End the job with ``error``'s message in its log and on the terminal (exit status 1).
+
+    For errors whose message says everything (a broken setup, too many failures): no
+    traceback, the message is the diagnosis.
+    """
+    message = f"{type(error).__name__}: {error}"
+    log.error("%s", message)
+    print(f"\nERROR {message}\n", file=sys.__stderr__, flush=True)
+    raise SystemExit(1)

@@ -59,18 +59,24 @@ def run_lammps(
     *,
     threads: int,
     command: str = "lmp",
-) -> None:
-    """Write ``atoms`` as ``conf.lmp`` and run the LAMMPS input ``text`` in ``workdir``."""
+    check: bool = True,
+) -> int:
+    """Write ``atoms`` as ``conf.lmp`` and run the LAMMPS input ``text`` in ``workdir``.
+
+    Returns LAMMPS' exit status; with ``check`` a non-zero status raises
+    ``CalledProcessError``. A missing executable always raises.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     write(workdir / "conf.lmp", atoms, format="lammps-data", specorder=type_map, masses=True)
     (workdir / "in.lammps").write_text(text)
     argv = [*resolve(shlex.split(command)), "-in", "in.lammps"]
     with open(workdir / "stdout.txt", "w") as out:
-        subprocess.run(
+        proc = subprocess.run(
             argv,
             cwd=workdir,
             env=program_env(argv, dp_env(threads)),
             stdout=out,
             stderr=subprocess.STDOUT,
-            check=True,
+            check=check,
         )
+    return proc.returncode

@@ -18,12 +18,14 @@ class Verdict:
 
     ``status``: continue (candidates to label), converged (every composition accurate
     enough, or nothing to label and nothing failed) or stalled (no candidate but failed
-    frames). ``n_selected``: candidates sent to DFT; ``accurate_ratio``: per composition.
+    frames). ``n_selected``: candidates sent to DFT; ``accurate_ratio``: per composition;
+    ``md_failures``: exploration runs that went wrong (composition, job, reason, records).
     """
 
     status: str
     n_selected: int
     accurate_ratio: dict = field(default_factory=dict)
+    md_failures: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -48,7 +50,12 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, data: dict) -> Verdict:
-        return cls(data["status"], int(data["n_selected"]), dict(data.get("accurate_ratio", {})))
+        return cls(
+            data["status"],
+            int(data["n_selected"]),
+            dict(data.get("accurate_ratio", {})),
+            list(data.get("md_failures", [])),
+        )
 
     @classmethod
     def read(cls, path: str | Path) -> Verdict:

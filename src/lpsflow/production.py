@@ -84,7 +84,7 @@ def deviation_summary(model_devi: Path, trust_hi: float) -> dict:
     return {
         "devi_records": int(len(devi)),
         "max_devi_f": float(devi.max()),
-        "untrusted_fraction": float(np.mean(devi >= trust_hi)),
+        "untrusted_fraction": float(np.mean(~(devi < trust_hi))),  # NaN counts as untrusted
     }
 
 
@@ -98,3 +98,19 @@ def ensemble_models(manifest_path: str | Path) -> list[str]:
     compressed = [m for m in graphs if "compressed" in m]
     members = [m for m in graphs if "compressed" not in m]
     return [str((root / m).resolve()) for m in compressed + members]
+
+
+def run_status(workdir: Path, returncode: int, dump: str | None = None) -> dict:
+    """Status of a production LAMMPS run in ``workdir``: ``ok``, or ``failed`` with LAMMPS'
+    error (lost atoms, a killed process, ...). Cuts ``dump`` and ``model_devi.out`` after
+    their last complete record, so what was written before the failure can still be read.
+    A failed run is untrusted; the workflow goes on.
+    """
+    from lpsflow.exploration import complete_dump, complete_model_devi, lammps_error
+
+    frames = complete_dump(workdir / dump) if dump else None
+    complete_model_devi(workdir / "model_devi.out")
+    reason = ""
+    if returncode != 0:
+        reason = lammps_error(workdir) or f"LAMMPS ended with exit code {returncode}"
+    return {"status": "failed" if reason else "ok", "reason": reason, "frames": frames}

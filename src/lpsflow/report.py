@@ -351,7 +351,10 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "failures": table_html(failures),
         "n_failures": len(failures),
         "untrusted": table_html(
-            untrusted[["composition", "temperature_K", "untrusted_fraction", "max_devi_f"]]
+            untrusted[
+                ["composition", "temperature_K", "untrusted_fraction", "max_devi_f"]
+                + (["md_failure"] if "md_failure" in untrusted else [])
+            ]
         )
         if len(untrusted)
         else None,

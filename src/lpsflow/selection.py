@@ -13,6 +13,7 @@ or virial) is failed: the ensemble has left any trusted region (DP-GEN stops on 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -137,16 +138,42 @@ def select_iteration(
 ):
     """Classify every explored frame and choose each composition's candidates.
 
-    ``runs``: one dict per exploration job with composition, job, temperature, devi, traj.
-    ``settings``: :class:`lpsflow.settings.SelectSettings`.
-    Returns (frames table, candidate Atoms list, ratios table, :class:`lpsflow.loop.Verdict`).
+    ``runs``: one dict per exploration job with composition, job, temperature, devi, traj
+    and optionally status (the job's status.json from :func:`lpsflow.exploration.check_run`:
+    records an MD run that went wrong did not write count as failed frames, with
+    ``max_devi_f`` NaN). ``settings``: :class:`lpsflow.settings.SelectSettings`.
+    Returns (frames table, candidate Atoms list, ratios table, :class:`lpsflow.loop.Verdict`,
+    which lists the exploration runs that went wrong in ``md_failures``).
     """
     from lpsflow.evaluation import frame_features
     from lpsflow.loop import Verdict
 
     rng = np.random.default_rng(settings.seed)
-    rows, pool = [], {}
+    rows, pool, md_failures = [], {}, []
     for run in runs:
+        status = json.loads(Path(run["status"]).read_text()) if run.get("status") else {}
+        if status.get("status", "ok") != "ok":
+            md_failures.append(
+                {
+                    "composition": run["composition"],
+                    "job": run["job"],
+                    "reason": status["reason"],
+                    "records": status["records"],
+                    "expected": status["expected"],
+                    "restart": status.get("restart", ""),
+                }
+            )
+            for k in range(status["records"], status["expected"]):
+                rows.append(
+                    {
+                        "composition": run["composition"],
+                        "job": run["job"],
+                        "temperature": run["temperature"],
+                        "step": k * status.get("out_freq", 1),
+                        "max_devi_f": float("nan"),
+                        "class": FAILED,
+                    }
+                )
         table, frames = explored_frames(run["devi"], run["traj"], type_map)
         classes = classify(
             table["max_devi_f"],
@@ -208,5 +235,6 @@ def select_iteration(
         status,
         len(chosen),
         dict(zip(per_comp["composition"], per_comp["accurate_ratio"].astype(float), strict=True)),
+        md_failures,
     )
     return frames_table, chosen, table, verdict

@@ -107,13 +107,15 @@ class DftScience(Part):
 
 @dataclass(frozen=True)
 class DftExecution(Part):
-    """How labels are computed: program, cores, time limit (s), retries, SCF numerics, store."""
+    """How labels are computed: program, cores, time limit (s), retries, the failed-fraction
+    limit of a stage, SCF numerics, store."""
 
     command: str
     threads: int
     timeout_s: float
     max_attempts: int
     retry_failed: bool
+    max_failed_fraction: float
     scf: dict
     basis_file: str
     potential_file: str

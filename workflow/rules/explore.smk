@@ -10,6 +10,7 @@ rule explore_md:
         devi=explore_outputs("model_devi.out"),
         traj=temp(explore_outputs("traj.dump")),
         final=explore_outputs("final.extxyz"),
+        status=explore_outputs("status.json"),
     log:
         "logs/iter_{iter}/explore/{comp}.log",
     benchmark:
@@ -20,6 +21,7 @@ rule explore_md:
     params:
         md=S.explore.md.params(),
         relative_level=S.select.md_relative_level,
+        trust_hi=S.select.trust_hi,  # the next start is the last frame below it
         jobs=EXPLORE_JOBS,
         type_map=TYPE_MAP,
         comp_index=lambda wc: list(COMPOSITIONS).index(wc.comp),

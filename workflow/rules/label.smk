@@ -85,4 +85,4 @@ rule collect_candidate_labels:
     conda:
         "../../envs/analysis.yaml"
     script:
-        "../scripts/concat_tables.py"
+        "../scripts/collect_candidate_labels.py"

@@ -31,6 +31,7 @@ rule run_production:
     output:
         li=temp("results/production/{comp}/T{temp}/li.dump"),
         devi="results/production/{comp}/T{temp}/model_devi.out",
+        status="results/production/{comp}/T{temp}/run_status.json",
     log:
         "logs/production/{comp}/T{temp}.log",
     benchmark:
@@ -50,6 +51,7 @@ rule analyze_transport:
     input:
         li="results/production/{comp}/T{temp}/li.dump",
         devi="results/production/{comp}/T{temp}/model_devi.out",
+        status="results/production/{comp}/T{temp}/run_status.json",
         glass="results/production/{comp}/glass.extxyz",
     output:
         transport="results/production/{comp}/T{temp}/transport.json",

@@ -7,6 +7,7 @@ checkpoint select_candidates:
     input:
         devi=explore_files("model_devi.out"),
         traj=explore_files("traj.dump"),
+        status=explore_files("status.json"),
         graph="results/iter_{iter}/train/model_0/graph.pb",
     output:
         candidates="results/iter_{iter}/select/candidates.extxyz",

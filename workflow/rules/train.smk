@@ -5,6 +5,7 @@
 rule build_dataset:
     input:
         labels=labels_before,
+        failures="results/init/failures.csv",  # named in the error of a composition without data
     output:
         data=directory("results/iter_{iter}/data"),
         table="results/iter_{iter}/dataset.csv",

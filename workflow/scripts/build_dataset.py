@@ -1,9 +1,12 @@
-"""Adapter: training and test data of one iteration from the label tables (lpsflow.dataset)."""
+"""Adapter: training and test data of one iteration from the label tables (lpsflow.dataset).
+
+Fails (lpsflow.dataset.NoUsableData) when a composition has no usable labelled frame.
+"""
 
 import pandas as pd
 
-from lpsflow.dataset import build_dataset
-from lpsflow.joblog import to_file
+from lpsflow.dataset import NoUsableData, build_dataset, check_usable
+from lpsflow.joblog import stop, to_file
 from lpsflow.settings import DatasetSettings, Settings
 from lpsflow.store import LabelStore
 
@@ -22,4 +25,12 @@ table = build_dataset(
     min_distance=data.min_distance,
 )
 log.info("frames per split and composition:\n%s", table.groupby(["composition", "split"]).size())
+try:
+    where = {
+        c: f"{snakemake.input.failures} and results/init/{c}/labels.csv"
+        for c in labels["composition"]
+    }
+    check_usable(labels, table, where)
+except NoUsableData as err:
+    stop(log, err)
 table.to_csv(snakemake.output.table, index=False)

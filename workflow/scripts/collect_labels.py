@@ -1,15 +1,32 @@
-"""Adapter: a composition's labelled frames from the store as deepmd/npy (lpsflow.dataset)."""
+"""Adapter: a composition's labelled frames from the store as deepmd/npy (lpsflow.dataset).
+
+Fails (lpsflow.labeling.TooManyFailures) when more than dft.max_failed_fraction of the
+composition's frames failed.
+"""
 
 import pandas as pd
 
 from lpsflow.dataset import gather, write_deepmd
-from lpsflow.joblog import to_file
+from lpsflow.joblog import stop, to_file
+from lpsflow.labeling import TooManyFailures, check_failures
 from lpsflow.settings import Settings
 from lpsflow.store import LabelStore
 
 log = to_file(snakemake.log[0])
 table = pd.concat([pd.read_csv(p) for p in snakemake.input.manifests], ignore_index=True)
-store = LabelStore(Settings.from_config(snakemake.config).dft.execution.store)
+settings = Settings.from_config(snakemake.config)
+table["reason"] = table["reason"].fillna("")
+try:
+    check_failures(
+        list(table["status"]),
+        list(table["reason"]),
+        settings.dft.execution.max_failed_fraction,
+        f"initial frames of {snakemake.wildcards.comp} (results/init/{snakemake.wildcards.comp}"
+        "/labels/frame_*.csv)",
+    )
+except TooManyFailures as err:
+    stop(log, err)
+store = LabelStore(settings.dft.execution.store)
 systems = gather(store, list(table["key"]), snakemake.params.type_map)
 n = write_deepmd(systems, snakemake.output.data)
 log.info("%d labelled frames of %d written", n, len(table))

@@ -1,10 +1,16 @@
-"""Adapter: the model-deviation MD runs of one composition and iteration (lpsflow.exploration)."""
+"""Adapter: the model-deviation MD runs of one composition and iteration (lpsflow.exploration).
 
+MD that goes wrong is recorded, not raised: each job's status.json says what happened and
+how many records were kept; final.extxyz is the last frame below trust_hi (the next
+iteration's start).
+"""
+
+import json
 from pathlib import Path
 
 from ase.io import read, write
 
-from lpsflow.exploration import read_trajectory, run_schedule, steps_for
+from lpsflow.exploration import check_run, restart_frame, run_schedule, steps_for
 from lpsflow.joblog import to_file
 from lpsflow.settings import ExploreMd, Settings
 
@@ -15,8 +21,9 @@ command = Settings.from_config(snakemake.config).explore.command  # execution, n
 iteration = int(wc.iter)
 steps = steps_for(iteration, md.steps)
 log.info("%s: %d jobs of %d steps, %d at a time", wc.comp, len(p.jobs), steps, snakemake.threads)
-run_schedule(
-    [read(path) for path in snakemake.input.starts],
+starts = [read(path) for path in snakemake.input.starts]
+codes = run_schedule(
+    starts,
     p.jobs,
     snakemake.input.models,
     p.type_map,
@@ -29,7 +36,22 @@ run_schedule(
     command=command,
     relative_level=p.relative_level,
 )
-for dump, final in zip(snakemake.output.traj, snakemake.output.final, strict=True):
-    frames = read_trajectory(Path(dump), p.type_map)
-    write(final, frames[-1], format="extxyz")
-    log.info("%s: %d frames", dump, len(frames))
+expected = steps // md.out_freq + 1
+outputs = zip(snakemake.output.devi, snakemake.output.final, snakemake.output.status, strict=True)
+for j, (devi, final, status_path) in enumerate(outputs):
+    workdir = Path(devi).parent
+    status = check_run(workdir, codes[j], starts[j], p.type_map, expected)
+    frame, note = restart_frame(workdir, starts[j], p.type_map, p.trust_hi)
+    status.update(restart=note, out_freq=md.out_freq)
+    if status["status"] != "ok":
+        log.warning("%s job %d: MD went wrong: %s", wc.comp, j, status["reason"])
+    log.info(
+        "%s job %d: %d of %d records kept; next start: %s",
+        wc.comp,
+        j,
+        status["records"],
+        expected,
+        note,
+    )
+    write(final, frame, format="extxyz")
+    json.dump(status, open(status_path, "w"), indent=1)

@@ -7,7 +7,7 @@ from ase.io import read, write
 from lpsflow.exploration import read_trajectory
 from lpsflow.joblog import to_file
 from lpsflow.lammps import run_lammps
-from lpsflow.production import ensemble_models, melt_quench_input, production_cell
+from lpsflow.production import ensemble_models, melt_quench_input, production_cell, run_status
 from lpsflow.settings import GlassSettings, Settings
 
 log = to_file(snakemake.log[0])
@@ -18,7 +18,17 @@ cell = production_cell(read(snakemake.input.cell), glass_settings.n_atoms)
 workdir = Path(snakemake.output.devi).parent
 text = melt_quench_input(ensemble_models(snakemake.input.manifest), p.type_map, glass_settings)
 log.info("%s: %d atoms, %s", snakemake.wildcards.comp, len(cell), glass_settings)
-run_lammps(cell, text, p.type_map, workdir, threads=snakemake.threads, command=command)
-glass = read_trajectory(workdir / "glass.dump", p.type_map)[-1]
+code = run_lammps(
+    cell, text, p.type_map, workdir, threads=snakemake.threads, command=command, check=False
+)
+status = run_status(workdir, code, "glass.dump")
+if status["frames"]:
+    glass = read_trajectory(workdir / "glass.dump", p.type_map)[-1]
+else:  # the melt-quench died: go on from the unmelted cell, every run of it is untrusted
+    glass = cell.copy()
+    glass.info.clear()
+if status["status"] != "ok":
+    log.warning("melt-quench went wrong (its runs are untrusted): %s", status["reason"])
+    glass.info["md_failure"] = f"melt-quench: {status['reason']}"
 glass.info.update(composition=snakemake.wildcards.comp)
 write(snakemake.output.glass, glass, format="extxyz")

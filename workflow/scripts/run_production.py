@@ -1,5 +1,10 @@
-"""Adapter: one NVT transport run of a glass (lpsflow.production)."""
+"""Adapter: one NVT transport run of a glass (lpsflow.production).
 
+A run that goes wrong is not an error: status.json says what happened, the Li positions
+and deviations written before it are kept, and the analysis marks the run untrusted.
+"""
+
+import json
 import shutil
 from pathlib import Path
 
@@ -7,7 +12,7 @@ from ase.io import read
 
 from lpsflow.joblog import to_file
 from lpsflow.lammps import run_lammps
-from lpsflow.production import ensemble_models, transport_input
+from lpsflow.production import ensemble_models, run_status, transport_input
 from lpsflow.settings import RunSettings, Settings
 
 log = to_file(snakemake.log[0])
@@ -19,13 +24,18 @@ workdir = Path(snakemake.output.devi).parent / "md"
 models = ensemble_models(snakemake.input.manifest)
 text = transport_input(models, p.type_map, run, temperature)
 log.info("%s at %s K: %s", snakemake.wildcards.comp, temperature, run)
-run_lammps(
+code = run_lammps(
     read(snakemake.input.glass),
     text,
     p.type_map,
     workdir,
     threads=snakemake.threads,
     command=command,
+    check=False,
 )
+status = run_status(workdir, code, "li.dump")
+if status["status"] != "ok":
+    log.warning("MD went wrong (the run is untrusted): %s", status["reason"])
 shutil.move(workdir / "li.dump", snakemake.output.li)
 shutil.move(workdir / "model_devi.out", snakemake.output.devi)
+json.dump(status, open(snakemake.output.status, "w"), indent=1)

@@ -10,11 +10,15 @@ log = to_file(snakemake.log[0])
 p = snakemake.params
 # params.runs and the devi/traj inputs come from one function (common.smk: explore_runs)
 devi, traj = list(snakemake.input.devi), list(snakemake.input.traj)
-if not len(p.runs) == len(devi) == len(traj):
-    raise ValueError(f"{len(p.runs)} runs but {len(devi)} deviation and {len(traj)} dump files")
+status = list(snakemake.input.status)
+if not len(p.runs) == len(devi) == len(traj) == len(status):
+    raise ValueError(
+        f"{len(p.runs)} runs but {len(devi)} deviation, {len(traj)} dump and {len(status)} "
+        "status files"
+    )
 runs = [
-    {**run, "devi": devi_path, "traj": traj_path}
-    for run, devi_path, traj_path in zip(p.runs, devi, traj, strict=True)
+    {**run, "devi": devi_path, "traj": traj_path, "status": status_path}
+    for run, devi_path, traj_path, status_path in zip(p.runs, devi, traj, status, strict=True)
 ]
 settings = SelectSettings.from_params(p.select)
 frames, chosen, ratios, verdict = select_iteration(

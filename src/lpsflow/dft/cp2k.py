@@ -8,6 +8,7 @@ virial (eV) = stress (GPa, positive = compression) x V (angstrom^3) / 160.2177.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -18,8 +19,8 @@ import dpdata
 import numpy as np
 from ase import Atoms
 
-from lpsflow.dft import Outcome, register
-from lpsflow.launch import program_env
+from lpsflow.dft import Outcome, SetupError, register
+from lpsflow.launch import LAUNCHERS, program_env
 from lpsflow.settings import DFT_SCIENCE_KEYS
 
 VALENCE = {"Li": 3, "P": 5, "S": 6, "O": 6, "Cl": 7, "Br": 7, "I": 7}  # GTH-PBE-q*
@@ -29,6 +30,11 @@ OUTPUT = "cp2k.out"
 
 #: settings keys that define the label; everything else only decides how it is computed
 PHYSICS_KEYS = DFT_SCIENCE_KEYS["cp2k"]
+#: settings that decide whether a frame fails, not its label (a stored failure is retried
+#: when they change)
+STRATEGY_KEYS = ("scf", "timeout_s")
+#: printed when the first SCF starts; an abort before it is a failure of the setup
+SCF_STARTED = "SCF WAVEFUNCTION OPTIMIZATION"
 
 
 def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
@@ -124,6 +130,97 @@ def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
 """
 
 
+def abort_message(text: str) -> str:
+    """The message of CP2K's last ``[ABORT]`` box as one line ("" if there is none)."""
+    lines = text.splitlines()
+    starts = [i for i, ln in enumerate(lines) if "[ABORT]" in ln]
+    if not starts:
+        return ""
+    words = []
+    for ln in lines[starts[-1] + 1 :]:
+        if ".F:" in ln or set(ln.strip()) <= {"*"}:
+            break
+        body = re.sub(r"^\s*\*\s*", "", ln).rstrip().rstrip("*")
+        body = re.sub(r"^(\\___/|O/\||/\| \||/ \\|\|)\s*", "", body.strip())
+        words.append(body.strip())
+    return " ".join(" ".join(words).split())
+
+
+def setup_problem(
+    output: Path, stdout: Path, returncode: int | None, timed_out: bool, settings: dict
+) -> SetupError | None:
+    """A :class:`SetupError` if this run shows a broken setup rather than a bad frame.
+
+    Setup: CP2K aborted by itself before its first SCF step (data file, basis or
+    pseudopotential not found, input rejected), or the command ended with an ordinary
+    error status before CP2K wrote any output (launcher, module, licence). Never setup: a
+    time limit, a run killed by a signal (exit code above 128 or negative: out of memory,
+    a node failure), or an abort after the SCF started.
+    """
+    if timed_out or returncode is None or returncode == 0:
+        return None
+    if returncode < 0 or returncode > 128:
+        return None
+    evidence = str(output)
+    log_tail = ""
+    if stdout.exists():
+        log_lines = [ln.strip() for ln in stdout.read_text(errors="replace").splitlines()]
+        log_tail = " | ".join(ln for ln in log_lines if ln)[-400:]
+    text = output.read_text(errors="replace") if output.exists() else ""
+    if not text.strip():
+        what = {126: "is not executable", 127: "was not found"}.get(returncode, "failed")
+        return SetupError(
+            "dft.command",
+            f"the command {settings['command']!r} {what} (exit code {returncode}) before CP2K "
+            f"wrote any output (launcher, module or licence?): {log_tail or 'no message'}",
+            str(stdout),
+        )
+    if SCF_STARTED in text or "[ABORT]" not in text:
+        return None
+    msg = abort_message(text)
+    low = msg.lower()
+    if "cannot be opened" in low or "could not open" in low or "does not exist" in low:
+        name = re.search(r"<([^>]+)>", msg)
+        name = name.group(1) if name else "?"
+        which = next(
+            (k for k in ("basis_file", "potential_file") if Path(settings[k]).name == name), ""
+        )
+        if Path(name).is_absolute():
+            key = f"dft.{which or 'basis_file'}"
+            cause = f"CP2K cannot open the data file {name}"
+        else:
+            key = "dft.data_dir"
+            folder = re.search(r"Data directory path:\s*(\S+)", msg)
+            folder = folder.group(1) if folder else settings.get("data_dir") or "CP2K's default"
+            cause = (
+                f"CP2K cannot open the data file {name} in its data directory {folder}: set "
+                f"dft.data_dir to the folder that holds it"
+                + (f" (or give an absolute dft.{which})" if which else "")
+            )
+        return SetupError(key, f"{cause}. CP2K: {msg}", evidence)
+    if "basis set" in low and "not found" in low:
+        return SetupError(
+            "dft.basis",
+            f"basis {settings['basis']!r} not found in dft.basis_file {settings['basis_file']!r} "
+            f"(dft.preset may replace the basis). CP2K: {msg}",
+            evidence,
+        )
+    if "potential" in low and "not found" in low:
+        return SetupError(
+            "dft.potential",
+            f"pseudopotential {settings['potential']!r} not found in dft.potential_file "
+            f"{settings['potential_file']!r}. CP2K: {msg}",
+            evidence,
+        )
+    return SetupError("dft", f"CP2K aborted before its first SCF step: {msg}", evidence)
+
+
+def program_version(text: str) -> str:
+    """CP2K's version number ("2023.1") from an output or ``--version`` text, or ""."""
+    found = re.search(r"CP2K version (\S+)", text)
+    return found.group(1) if found else ""
+
+
 def classify(output: Path, returncode: int | None, timed_out: bool) -> str:
     """Failure reason read from a CP2K output, or "" if the run looks complete.
 
@@ -138,8 +235,8 @@ def classify(output: Path, returncode: int | None, timed_out: bool) -> str:
     if "SCF run NOT converged" in text:
         return "scf_not_converged"
     if "PROGRAM ENDED AT" not in text:
-        abort = [ln.strip(" *") for ln in text.splitlines() if "ABORT" in ln]
-        detail = f": {abort[-1]}" if abort else ""
+        abort = abort_message(text)
+        detail = f": {abort}" if abort else ""
         return f"crash: exit code {returncode}, output ends early{detail}"
     if returncode not in (0, None):
         return f"crash: exit code {returncode}"
@@ -170,9 +267,34 @@ class Cp2k:
     def __init__(self, settings: dict, threads: int = 1):
         self.settings = settings
         self.threads = threads
+        self._version: str | None = None
 
     def physics(self) -> dict:
         return {"engine": "cp2k", **{k: self.settings[k] for k in PHYSICS_KEYS}}
+
+    def strategy(self) -> dict:
+        return {k: self.settings[k] for k in STRATEGY_KEYS if k in self.settings}
+
+    def version(self) -> str:
+        """CP2K version from ``<executable> --version`` (the command without its launcher);
+        asked once, "" if it cannot be told."""
+        if self._version is None:
+            argv = self.command()
+            exe = next((a for a in argv if "cp2k" in Path(a).name), None)
+            if exe is None:
+                exe = next((a for a in argv if Path(a).name not in LAUNCHERS), argv[0])
+            try:
+                proc = subprocess.run(
+                    [exe, "--version"],
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    env=program_env([exe], dict(os.environ)),
+                )
+                self._version = program_version(proc.stdout)
+            except (OSError, subprocess.SubprocessError):
+                self._version = ""
+        return self._version
 
     def command(self) -> list[str]:
         return shlex.split(self.settings["command"].format(threads=self.threads))
@@ -192,14 +314,19 @@ class Cp2k:
         start = time.monotonic()
         timed_out, returncode = False, None
         with open(workdir / "stdout.txt", "w") as log:
-            proc = subprocess.Popen(
-                argv,
-                cwd=workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=workdir,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as err:
+                raise SetupError(
+                    "dft.command", f"cannot start {argv[0]!r}: {err.strerror or err}"
+                ) from err
             try:
                 returncode = proc.wait(timeout=self.settings["timeout_s"])
             except subprocess.TimeoutExpired:
@@ -209,8 +336,19 @@ class Cp2k:
         wall = time.monotonic() - start
         for scratch in workdir.glob("*.wfn*"):
             scratch.unlink()
+        problem = setup_problem(
+            output, workdir / "stdout.txt", returncode, timed_out, self.settings
+        )
+        if problem is not None:
+            raise problem
         reason = classify(output, returncode, timed_out)
         system = None
         if not reason:
             system, reason = parse(output, atoms)
-        return Outcome(system, reason, wall, returncode, {"robust": attempt > 0})
+        info = {"robust": attempt > 0}
+        if output.exists():
+            version = program_version(output.read_text(errors="replace")[:20000])
+            if version:
+                self._version = self._version or version
+                info["program_version"] = version
+        return Outcome(system, reason, wall, returncode, info)

@@ -1,0 +1,34 @@
+"""Adapter: all labels of an iteration's candidates in one table.
+
+Fails (lpsflow.labeling.TooManyFailures) when more than dft.max_failed_fraction of the
+candidates failed.
+"""
+
+import pandas as pd
+
+from lpsflow.joblog import stop, to_file
+from lpsflow.labeling import TooManyFailures, check_failures
+from lpsflow.settings import Settings
+
+log = to_file(snakemake.log[0])
+tables = [pd.read_csv(p) for p in snakemake.input.manifests]
+table = (
+    pd.concat(tables, ignore_index=True)
+    if tables
+    else pd.DataFrame(
+        columns=["composition", "frame", "key", "status", "reason", "reused", "engine_runs"]
+    )
+)
+table["reason"] = table["reason"].fillna("")
+log.info("%d rows from %d tables", len(table), len(tables))
+try:
+    check_failures(
+        list(table["status"]),
+        list(table["reason"]),
+        Settings.from_config(snakemake.config).dft.execution.max_failed_fraction,
+        f"candidates of iteration {snakemake.wildcards.iter} "
+        f"(results/iter_{snakemake.wildcards.iter}/label/frame_*.csv)",
+    )
+except TooManyFailures as err:
+    stop(log, err)
+table.to_csv(snakemake.output.labels, index=False)
