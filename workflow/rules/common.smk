@@ -188,12 +188,24 @@ def temp_label(t):
     return f"{t:g}"
 
 
-def transport_results(wildcards):
+def production_runs(name):
+    """``name`` (transport.json, msd.csv, ...) of every composition, replica and temperature."""
     return [
-        f"results/production/{comp}/T{temp_label(t)}/transport.json"
+        f"results/production/{comp}/replica_{r}/T{temp_label(t)}/{name}"
         for comp in COMPOSITIONS
+        for r in range(config["production"]["replicas"])
         for t in config["production"]["temperatures"]
     ]
+
+
+def transport_results(wildcards):
+    return production_runs("transport.json")
+
+
+def glass_start_cell(wildcards):
+    """Replica r of a production glass starts from sampled cell r (cycled if there are fewer)."""
+    n_cells = COMPOSITIONS[wildcards.comp]["replicas"]
+    return sample_path(wildcards.comp, int(wildcards.replica) % n_cells)
 
 
 def report_inputs(wildcards):
@@ -201,7 +213,6 @@ def report_inputs(wildcards):
     rule depends on all of them (so this function needs no walk over the checkpoints).
     """
     comps = list(COMPOSITIONS)
-    temps = [temp_label(t) for t in config["production"]["temperatures"]]
     return {
         "summary": "results/init/summary.csv",
         "init_failures": "results/init/failures.csv",
@@ -210,7 +221,8 @@ def report_inputs(wildcards):
         "parity": "results/model/parity.csv",
         "conductivity": "results/transport/conductivity.csv",
         "arrhenius": "results/transport/arrhenius.csv",
-        "msd": [f"results/production/{c}/T{t}/msd.csv" for c in comps for t in temps],
+        "msd": production_runs("msd.csv"),
+        "transport_runs": "results/transport/runs.csv",
         "structure": [f"results/production/{c}/structure.json" for c in comps],
         "samples": [sample_path(c, 0) for c in comps],
     }

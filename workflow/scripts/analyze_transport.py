@@ -1,4 +1,4 @@
-"""Adapter: Li MSD -> D -> Nernst-Einstein conductivity, and the run's deviation check."""
+"""Adapter: one transport run -> D, tracer and collective sigma, diffusive and deviation checks."""
 
 import json
 
@@ -7,31 +7,35 @@ from ase.io import read
 
 from lpsflow.joblog import to_file
 from lpsflow.production import deviation_summary
-from lpsflow.transport import fit_diffusion, msd_from_dump, nernst_einstein
+from lpsflow.transport import analyze_run
 
 log = to_file(snakemake.log[0])
-p = snakemake.params.production
-temperature = float(snakemake.wildcards.temp)
-glass = read(snakemake.input.glass)
-n_li = glass.get_chemical_symbols().count("Li")
-lags, msd = msd_from_dump(snakemake.input.li, p["dump_every"] * p["timestep_fs"] * 1e-3)
-fit = fit_diffusion(lags, msd, window=tuple(p["fit_window"]))
-sigma = nernst_einstein(fit["D_cm2_s"], n_li, glass.get_volume(), temperature, p["haven_ratio"])
-sigma_err = sigma * fit["D_err_cm2_s"] / fit["D_cm2_s"] if fit["D_cm2_s"] > 0 else float("nan")
-devi = deviation_summary(snakemake.input.devi, snakemake.params.trust_hi)
+p = snakemake.params
+step_ps = p.timestep_fs * 1e-3
+glass = read(snakemake.input.glass)  # atom order of the run (LAMMPS IDs): types and charges
+summary, curves = analyze_run(
+    snakemake.input.li,
+    glass.get_chemical_symbols(),
+    glass.get_volume(),
+    float(snakemake.wildcards.temp),
+    p.dump_every * step_ps,
+    all_path=snakemake.input.all,
+    all_timestep_ps=p.dump_all_every * step_ps,
+    window=tuple(p.fit_window),
+    n_blocks=p.n_blocks,
+    beta_min=p.beta_min,
+    msd_min_a2=p.msd_min_A2,
+    haven_ratio_fallback=p.haven_ratio,
+)
+devi = deviation_summary(snakemake.input.devi, p.trust_hi)
 result = {
     "composition": snakemake.wildcards.comp,
-    "temperature_K": temperature,
-    "n_li": n_li,
-    "volume_A3": glass.get_volume(),
-    "run_ps": float(lags[-1]),
-    **fit,
-    "sigma_S_cm": sigma,
-    "sigma_err_S_cm": sigma_err,
-    "haven_ratio": p["haven_ratio"],
+    "replica": int(snakemake.wildcards.replica),
+    **summary,
     **devi,
     "untrusted": bool(devi["untrusted_fraction"] > 0),
 }
 log.info("%s", result)
 json.dump(result, open(snakemake.output.transport, "w"), indent=1)
-pd.DataFrame({"lag_ps": lags, "msd_A2": msd.mean(axis=1)}).to_csv(snakemake.output.msd, index=False)
+pd.DataFrame(curves["li"]).to_csv(snakemake.output.msd, index=False)
+pd.DataFrame(curves["charge"]).to_csv(snakemake.output.charge_msd, index=False)

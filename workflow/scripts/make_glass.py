@@ -13,17 +13,17 @@ p = snakemake.params
 settings = p.production
 cell = production_cell(read(snakemake.input.cell), settings["n_atoms"])
 workdir = Path(snakemake.output.devi).parent
-text = melt_quench_input(
-    ensemble_models(snakemake.input.manifest), p.type_map, settings, settings["seed"]
-)
+seed = settings["seed"] + 1000 * int(snakemake.wildcards.replica)  # own seed per replica
+text = melt_quench_input(ensemble_models(snakemake.input.manifest), p.type_map, settings, seed)
 log.info(
-    "%s: %d atoms, melt %s K, quench to %s K",
+    "%s replica %s: %d atoms, melt %s K, quench to %s K",
     snakemake.wildcards.comp,
+    snakemake.wildcards.replica,
     len(cell),
     settings["melt_temperature"],
     settings["quench_to"],
 )
 run_lammps(cell, text, p.type_map, workdir, threads=snakemake.threads)
 glass = read_trajectory(workdir / "glass.dump", p.type_map)[-1]
-glass.info.update(composition=snakemake.wildcards.comp)
+glass.info.update(composition=snakemake.wildcards.comp, replica=int(snakemake.wildcards.replica))
 write(snakemake.output.glass, glass, format="extxyz")

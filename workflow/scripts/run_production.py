@@ -1,4 +1,4 @@
-"""Adapter: one NVT transport run of a glass (lpsflow.production)."""
+"""Adapter: one NVT transport run of a glass replica (lpsflow.production)."""
 
 import shutil
 from pathlib import Path
@@ -14,9 +14,11 @@ p = snakemake.params
 temperature = float(snakemake.wildcards.temp)
 workdir = Path(snakemake.output.devi).parent / "md"
 models = ensemble_models(snakemake.input.manifest)
-seed = p.production["seed"] + int(temperature)
+replica = int(snakemake.wildcards.replica)
+seed = p.production["seed"] + 1000 * replica + int(temperature)  # own seeds per replica
 text = transport_input(models, p.type_map, p.production, temperature, seed)
 log.info("%s at %s K: %d steps", snakemake.wildcards.comp, temperature, p.production["steps"])
 run_lammps(read(snakemake.input.glass), text, p.type_map, workdir, threads=snakemake.threads)
-shutil.move(workdir / "li.dump", snakemake.output.li)
+shutil.move(workdir / "li.dcd", snakemake.output.li)  # atom order of the glass (IDs)
+shutil.move(workdir / "all.dcd", snakemake.output.all)
 shutil.move(workdir / "model_devi.out", snakemake.output.devi)
