@@ -342,3 +342,31 @@ def test_lammps_dcd_dumps_are_unwrapped_and_in_atom_order(tmp_path):
     assert np.allclose(every[:, li_idx], li[::4], atol=1e-4)  # Li group = Li of all.dcd
     assert np.abs(np.diff(li, axis=0)).max() < 4.5  # no jumps by a box length: unwrapped
     assert (every.max(axis=(0, 1)) - every.min(axis=(0, 1)) > 9).any()  # atoms left the box
+
+
+@pytest.mark.slow
+def test_tiny_campaign_transport_outputs(local_campaign):
+    """The real workflow: replicas, DCD dumps, per-run and combined tables, report sections."""
+    res = local_campaign / "results"
+    runs = pd.read_csv(res / "transport" / "runs.csv")
+    assert sorted(runs["replica"].unique()) == [0, 1]
+    assert len(runs) == 2 * 2 * 2  # compositions x replicas x temperatures
+    for _, run in runs.iterrows():
+        folder = res / "production" / run["composition"] / f"replica_{run['replica']}"
+        t = f"T{run['temperature_K']:g}"
+        assert (folder / t / "li.dcd").stat().st_size > 0
+        assert (folder / t / "all.dcd").stat().st_size > 0
+    assert runs["collective_source"].str.startswith("charge MSD").all()
+    assert np.isfinite(runs["sigma_collective_S_cm"]).all() and np.isfinite(runs["beta"]).all()
+    glasses = {
+        (c, r): read_dcd(str(res / "production" / c / f"replica_{r}" / "T800" / "li.dcd"))[0]
+        for c, r in runs[["composition", "replica"]].drop_duplicates().itertuples(index=False)
+    }
+    for comp in runs["composition"].unique():  # own melt-quench per replica
+        assert not np.allclose(glasses[(comp, 0)], glasses[(comp, 1)])
+    table = pd.read_csv(res / "transport" / "conductivity.csv")
+    assert {"sigma_collective_S_cm", "haven_ratio", "fitted", "usable_replicas"} <= set(table)
+    fits = pd.read_csv(res / "transport" / "arrhenius.csv")
+    assert (fits["n_points"] < 3).all() and fits["Ea_eV"].isna().all()  # 2 temperatures only
+    html = (res / "report.html").read_text()
+    assert "Haven ratio" in html and "Comparable with the simulated glasses" in html
