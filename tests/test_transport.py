@@ -18,7 +18,9 @@ from lpsflow.transport import (
     collective_conductivity,
     combine_replicas,
     diffusive_check,
+    fit_diffusion,
     msd_by_atom,
+    msd_from_dump,
     nernst_einstein,
     read_dcd,
     summarize_runs,
@@ -45,6 +47,28 @@ def write_dcd(path, positions, box=20.0, dt=0.1):
         for frame in positions:
             u.atoms.positions = frame
             w.write(u.atoms)
+
+
+def write_dump(path, positions, box=20.0):
+    """A LAMMPS custom text dump (id type xu yu zu) of frames x atoms x 3 positions."""
+    with open(path, "w") as fh:
+        for f, frame in enumerate(positions):
+            fh.write(f"ITEM: TIMESTEP\n{f * 100}\nITEM: NUMBER OF ATOMS\n{len(frame)}\n")
+            fh.write(f"ITEM: BOX BOUNDS pp pp pp\n0 {box}\n0 {box}\n0 {box}\n")
+            fh.write("ITEM: ATOMS id type xu yu zu\n")
+            for i, (x, y, z) in enumerate(frame):
+                fh.write(f"{i + 1} 1 {x:.6f} {y:.6f} {z:.6f}\n")
+
+
+def test_text_dump_api_kept_for_small_runs(tmp_path):
+    rng = np.random.default_rng(42)
+    pos = 10.0 + walk(rng, 600, 50, 0.5, 0.1)  # leaves the 20 A box: unwrapped coordinates
+    write_dump(tmp_path / "li.dump", pos)
+    lags, msd = msd_from_dump(str(tmp_path / "li.dump"), 0.1)
+    assert msd.shape == (600, 50) and lags[1] == pytest.approx(0.1)
+    fit = fit_diffusion(lags, msd)
+    assert fit["D_cm2_s"] == pytest.approx(0.5e-4, rel=0.15)
+    assert 0 < fit["D_err_cm2_s"] < 0.2e-4 and fit["beta"] == pytest.approx(1.0, abs=0.1)
 
 
 def test_fft_msd_equals_direct_average():

@@ -214,6 +214,53 @@ def block_error(values: np.ndarray) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
 
 
+def msd_from_dump(path: str, timestep_ps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lag times (ps) and per-atom MSD (A^2, lags x atoms) of a LAMMPS text dump.
+
+    The dump must hold unwrapped coordinates (``xu yu zu``) of the atoms to analyse, one frame
+    every ``timestep_ps``. Kept for small text dumps (tests, teacher runs); production runs use
+    DCD (:func:`read_dcd`), which is much faster to read.
+    """
+    import MDAnalysis as mda
+
+    u = mda.Universe(
+        path,
+        topology_format="LAMMPSDUMP",
+        format="LAMMPSDUMP",
+        lammps_coordinate_convention="unwrapped",
+        dt=timestep_ps,
+    )
+    positions = u.trajectory.timeseries(u.atoms, order="fac")
+    return np.arange(len(positions)) * timestep_ps, msd_by_atom(positions)
+
+
+def fit_diffusion(
+    lags_ps: np.ndarray,
+    msd_by_atom: np.ndarray,
+    window: tuple[float, float] = FIT_WINDOW,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> dict:
+    """D (cm^2/s) with its bootstrap (over atoms) standard deviation from MSD = 6 D t.
+
+    ``msd_by_atom`` is lags x atoms (A^2); ``window`` a fraction of the longest lag. Also
+    returns beta of MSD ~ t^beta in the window (1 for diffusive motion). For a run's full
+    analysis with block errors and the diffusive check use :func:`analyze_run`.
+    """
+    sel = _window(lags_ps, window)
+    slopes = _slopes(lags_ps[sel], msd_by_atom[sel])
+    rng = np.random.default_rng(seed)
+    boot = slopes[rng.integers(0, len(slopes), (n_boot, len(slopes)))].mean(axis=1)
+    to_d = A2_PER_PS_TO_CM2_PER_S / 6.0
+    return {
+        "D_cm2_s": float(slopes.mean()) * to_d,
+        "D_err_cm2_s": float(np.std(boot)) * to_d,
+        "fit_start_ps": float(lags_ps[sel][0]),
+        "fit_end_ps": float(lags_ps[sel][-1]),
+        "beta": local_exponent(lags_ps, msd_by_atom.mean(axis=1), window),
+    }
+
+
 # ---------------------------------------------------------------------------------- rules
 def diffusive_check(
     lags_ps: np.ndarray,
