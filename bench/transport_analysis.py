@@ -11,6 +11,13 @@ in a child process whose wall time and peak resident memory (``os.wait4`` rusage
 
     PYTHONPATH=src .venv/bin/python bench/transport_analysis.py size --frames 10000 100000
 
+Measured 2026-11-25 on the shared 2-core machine (load average about 20, so wall times are
+inflated about tenfold; CPU time is what one free core would take):
+
+    10000 frames x 500 Li:  2.7 s CPU (28.9 s wall),  peak RSS 172 MB
+    100000 frames x 500 Li: 22.3 s CPU (236 s wall), peak RSS 855 MB
+    (before: LAMMPS text dump + MDAnalysis EinsteinMSD, 300 s and 2.9 GB for 1e5 x 500)
+
 ``window``: RMS relative error of D from windows of the longest lag on independent random
 walks of production size (500 Li, 1e4 frames, known D), to choose ``FIT_WINDOW``.
 
