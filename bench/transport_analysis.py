@@ -16,7 +16,7 @@ inflated about tenfold; CPU time is what one free core would take):
 
     10000 frames x 500 Li:  2.7 s CPU (28.9 s wall),  peak RSS 172 MB
     100000 frames x 500 Li: 22.3 s CPU (236 s wall), peak RSS 855 MB
-    (before: LAMMPS text dump + MDAnalysis EinsteinMSD, 300 s and 2.9 GB for 1e5 x 500)
+    (issue 10 reported 300 s and 2.9 GB for 1e5 x 500 with the text dump; not re-measured)
 
 ``window``: RMS relative error of D from windows of the longest lag on independent random
 walks of production size (500 Li, 1e4 frames, known D), to choose ``FIT_WINDOW``.
