@@ -22,6 +22,12 @@ inflated about tenfold; CPU time is what one free core would take):
 walks of production size (500 Li, 1e4 frames, known D), to choose ``FIT_WINDOW``.
 
     PYTHONPATH=src .venv/bin/python bench/transport_analysis.py window --realisations 100
+
+Measured 2026-11-25 (D = 0.05 A^2/ps, dt = 0.1 ps):
+
+    window (0.02, 0.1): RMS error 1.2 %, bias +0.2 %
+    window (0.05, 0.2): RMS error 1.9 %, bias +0.1 %   <- FIT_WINDOW
+    window (0.1, 0.5):  RMS error 3.5 %, bias +0.3 %   (former default)
 """
 
 from __future__ import annotations

@@ -11,11 +11,13 @@ atoms, so that 1e5 frames x 500 Li stay under 1 GB (see bench/transport_analysis
 Rules a run must pass before its numbers are used (tested in tests/test_transport.py):
 
 * **Fit window.** D is the slope of MSD = 6 D t between ``FIT_WINDOW`` = 5 % and 20 % of the
-  longest lag. Measured on synthetic random walks of production size (500 Li, 1e4 frames,
-  100 realisations; ``python bench/transport_analysis.py window``): RMS error of D
-  [0.05, 0.2]: 3.0 %, [0.1, 0.5]: 7.5 %, [0.02, 0.1]: 2.1 % (the numbers are in
-  bench/README-transport.md). Longer lags are sampled by fewer independent time origins; the
-  shortest lags of a glass are ballistic and caged, so 5 % is kept as the lower bound.
+  longest lag. Measured on independent random walks of production size (500 Li, 1e4 frames,
+  100 realisations, known D), ``PYTHONPATH=src python bench/transport_analysis.py window
+  --realisations 100`` (2026-11-25): RMS relative error of D [0.02, 0.1]: 1.2 %,
+  [0.05, 0.2]: 1.9 %, [0.1, 0.5]: 3.5 % (the previous default); biases <= 0.3 %. Longer lags
+  have fewer independent time origins, so shorter windows are more precise on a pure random
+  walk; but the first tens of ps of a glass are ballistic and caged (sub-diffusive), so the
+  window does not start below 5 % of the run (50 ps of a 1 ns run).
 * **Diffusive regime.** In the window the local exponent beta of MSD ~ t^beta (log-log slope)
   must be >= ``BETA_MIN`` = 0.9 and the MSD at the end of the window >= ``MSD_MIN_A2`` = 6 A^2,
   comparable to the squared distance between neighbouring Li sites (a few angstrom; 6 A^2 is
