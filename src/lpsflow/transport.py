@@ -21,8 +21,8 @@ Rules a run must pass before its numbers are used (tested in tests/test_transpor
 * **Diffusive regime.** In the window the local exponent beta of MSD ~ t^beta (log-log slope)
   must be >= ``BETA_MIN`` = 0.9 and the MSD at the end of the window >= ``MSD_MIN_A2`` = 6 A^2,
   comparable to the squared distance between neighbouring Li sites (a few angstrom; 6 A^2 is
-  a hop of about 2.5 A), so the Li have left their cages. Runs that fail are ``not_diffusive``; :func:`diffusive_check` estimates the run
-  length that would pass.
+  a hop of about 2.5 A), so the Li have left their cages. Runs that fail are
+  ``not_diffusive``; :func:`diffusive_check` estimates the run length that would pass.
 * **Within-run uncertainty** by blocks in time: the run is cut into ``n_blocks`` consecutive
   blocks and D (and the collective slope) is fitted in each with the same fractional window.
   The error of the full-run D is the standard deviation of the block values (ddof 1), not
