@@ -36,6 +36,15 @@ Rules a run must pass before its numbers are used (tested in tests/test_transpor
   sigma = <|Q(t) - Q(0)|^2> slope / (6 V k_B T); the Haven ratio H_R = sigma_tracer /
   sigma_collective.
 
+Libraries weighed (2026-11-25, ``pip install --dry-run --report``): kinisi 2.1.0, whose
+conductivity analysis does the charge MSD with Bayesian errors, would add 11 packages to the
+shared environment (scipp, dynesty, emcee, scikit-learn, statsmodels, formulaic, patsy,
+beautifulsoup4, ...); pymatgen-analysis-diffusion adds only seaborn here, but its
+DiffusionAnalyzer holds pymatgen Structures and a float64 displacement matrix of all frames
+(over the 1 GB target at 1e5 frames) and gives the Nernst-Einstein (tracer) conductivity. The
+charge MSD is a few lines on top of the FFT MSD, so it is written here and tested against
+synthetic cases with known Haven ratios (independent walkers: 1; rigid Li pairs: 1/2).
+
 Units: angstrom, ps, K; D in cm^2/s, conductivity in S/cm, activation energies in eV.
 """
 
