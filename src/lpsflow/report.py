@@ -313,7 +313,8 @@ def build_context(inp, config: dict, type_map: list[str], store: str) -> dict:
     frames = [pd.read_csv(f"results/iter_{i:03d}/select/frames.csv") for i in range(last + 1)]
     labels = [pd.read_csv(f"results/iter_{i:03d}/label/labels.csv") for i in range(last)]
     parity = pd.read_csv(inp["parity"])
-    cond = pd.read_csv(inp["conductivity"])
+    replica_lists = {"not_diffusive_replicas": str, "untrusted_replicas": str}
+    cond = pd.read_csv(inp["conductivity"], dtype=replica_lists)
     arr = pd.read_csv(inp["arrhenius"])
     exp = experimental_references()
     structures = {}
