@@ -315,6 +315,7 @@ def diffusive_check(
         "beta": beta,
         "msd_window_end_A2": msd_end,
         "diffusive": ok_beta and ok_msd,
+        "not_diffusive": not (ok_beta and ok_msd),  # the flag the report lists
         "not_diffusive_reason": "; ".join(reasons),
         "run_needed_ps": max(run_needed, run_ps) if np.isfinite(run_needed) else float("nan"),
         "run_factor": max(run_needed, run_ps) / run_ps if np.isfinite(run_needed) else np.nan,
