@@ -88,7 +88,7 @@ def read_dcd(path: str, indices: Sequence[int] | np.ndarray | None = None) -> np
         u = mda.Universe.empty(n_atoms, trajectory=False)
         u.load_new(path, format="DCD")
         group = u.atoms if indices is None else u.atoms[np.asarray(indices, int)]
-        out = u.trajectory.timeseries(group, order="fac")
+        out = u.trajectory.timeseries(atomgroup=group, order="fac")
         u.trajectory.close()
     return out
 
@@ -241,7 +241,7 @@ def msd_from_dump(path: str, timestep_ps: float) -> tuple[np.ndarray, np.ndarray
         lammps_coordinate_convention="unwrapped",
         dt=timestep_ps,
     )
-    positions = u.trajectory.timeseries(u.atoms, order="fac")
+    positions = u.trajectory.timeseries(atomgroup=u.atoms, order="fac")
     return np.arange(len(positions)) * timestep_ps, msd_by_atom(positions)
 
 
