@@ -270,8 +270,10 @@ def test_combine_replicas_spread_and_within_errors():
     c = combine_replicas([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
     assert c["mean"] == 2.0 and c["spread"] == pytest.approx(1.0)
     assert c["err"] == pytest.approx(1.0 / np.sqrt(3))
+    assert c["hi"] - c["mean"] == pytest.approx(4.303 / np.sqrt(3), rel=1e-3)  # Student t, 2 dof
     c = combine_replicas([2.0, 2.0], [0.3, 0.4])  # identical replicas keep their own errors
     assert c["err"] == pytest.approx(0.25)
+    assert c["mean"] - c["lo"] == pytest.approx(12.706 * 0.25, rel=1e-3)
     assert np.isnan(combine_replicas([2.0], [0.1])["spread"])
 
 

@@ -379,18 +379,27 @@ def combine_replicas(values: Sequence[float], errors: Sequence[float]) -> dict:
     err^2 = s^2 / n + sum(e_i^2) / n^2: the standard error of the mean from the between-replica
     standard deviation s (NaN-free only for n >= 2) added to the propagated within-run errors,
     which keeps the interval honest when two or three replicas happen to agree closely.
+    ``lo``/``hi``: 95 % interval mean -/+ t(0.975, n - 1) err (Student t: 12.7 err for two
+    replicas, 4.3 for three; 1.96 for one, whose error is its within-run error only).
     """
     v = np.asarray(values, float)
     e = np.asarray(errors, float)
     n = len(v)
     if n == 0:
-        return {"mean": np.nan, "err": np.nan, "spread": np.nan, "n": 0}
+        return {"mean": np.nan, "err": np.nan, "lo": np.nan, "hi": np.nan, "spread": np.nan, "n": 0}
+    from scipy import stats
+
     within = np.sqrt(np.nansum(e**2)) / n
     spread = float(np.std(v, ddof=1)) if n > 1 else np.nan
     between = spread / np.sqrt(n) if n > 1 else 0.0
+    err = float(np.hypot(between, within))
+    # 95 % interval: Student t with n - 1 degrees of freedom (few replicas: wide), normal for 1
+    factor = float(stats.t.ppf(0.975, n - 1)) if n > 1 else float(stats.norm.ppf(0.975))
     return {
         "mean": float(v.mean()),
-        "err": float(np.hypot(between, within)),
+        "err": err,
+        "lo": float(v.mean()) - factor * err,
+        "hi": float(v.mean()) + factor * err,
         "spread": spread,
         "n": n,
     }
@@ -580,11 +589,9 @@ def summarize_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             ("sigma_collective_S_cm", "sigma_collective_err_S_cm"),
         ):
             c = combine_replicas(use[key], use[err])
-            row[key], row[err], row[key.replace("_S_cm", "").replace("_cm2_s", "") + "_spread"] = (
-                c["mean"],
-                c["err"],
-                c["spread"],
-            )
+            base = key.replace("_S_cm", "").replace("_cm2_s", "")
+            row[key], row[err], row[base + "_spread"] = c["mean"], c["err"], c["spread"]
+            row[base + "_lo95"], row[base + "_hi95"] = c["lo"], c["hi"]
         s, sc = row["sigma_S_cm"], row["sigma_collective_S_cm"]
         row["haven_ratio"] = s / sc if sc > 0 else np.nan
         row["haven_ratio_err"] = (
