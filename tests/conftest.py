@@ -118,6 +118,8 @@ def tiny_campaign() -> dict:
         "equilibration_steps": 200,
         "steps": 2000,
         "dump_every": 10,
+        "dump_all_every": 10,
+        "replicas": 2,
         "devi_every": 100,
     }
     return config

@@ -14,6 +14,7 @@ from conftest import run_workflow, shipped
 
 N_COMP, N_TEMP, N_ITER, N_MODELS = 10, 8, 30, 4
 TEMPS = [400, 500, 600, 700, 800]  # production temperatures of the shipped config
+N_REPLICAS = 3  # production.replicas of the shipped config
 
 
 def _campaign_files(root):
@@ -59,14 +60,21 @@ def _campaign_files(root):
     files += [("results/model/manifest.json", "")]
     files += [("results/model/parity.csv", "")]
     for c in comps:
-        prod = f"results/production/{c}"
-        files += [(f"{prod}/glass.extxyz", ""), (f"{prod}/melt_quench/model_devi.out", "")]
-        files += [(f"{prod}/structure.json", "")]
-        for t in TEMPS:
-            files += [(f"{prod}/T{t}/model_devi.out", ""), (f"{prod}/T{t}/run_status.json", "")]
-            files += [(f"{prod}/T{t}/transport.json", "")]
-            files += [(f"{prod}/T{t}/msd.csv", "")]
-    files += [("results/transport/conductivity.csv", ""), ("results/transport/arrhenius.csv", "")]
+        for r in range(N_REPLICAS):
+            prod = f"results/production/{c}/replica_{r}"
+            files += [(f"{prod}/glass.extxyz", ""), (f"{prod}/melt_quench/model_devi.out", "")]
+            for t in TEMPS:
+                run = f"{prod}/T{t}"
+                files += [
+                    (f"{run}/{n}", "")
+                    for n in ("li.dcd", "all.dcd", "model_devi.out", "run_status.json")
+                ]
+                files += [
+                    (f"{run}/{n}", "") for n in ("transport.json", "msd.csv", "charge_msd.csv")
+                ]
+        files += [(f"results/production/{c}/structure.json", "")]
+    files += [("results/transport/runs.csv", ""), ("results/transport/conductivity.csv", "")]
+    files += [("results/transport/arrhenius.csv", "")]
     files += [("results/report.html", "")]
     # 10 ms apart, all in the last minute: newer than the repository's DeePMD templates
     t0 = time.time() - 0.01 * len(files) - 10

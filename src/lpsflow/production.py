@@ -2,7 +2,10 @@
 
 LAMMPS uses the compressed model for the dynamics and the whole ensemble for the model
 deviation (``pair_style deepmd compressed.pb m1.pb ... out_freq N``), recorded sparsely so
-that a run leaving the trusted region is seen. Li positions are dumped unwrapped (xu yu zu).
+that a run leaving the trusted region is seen. Transport runs write binary DCD trajectories
+with unwrapped coordinates (``dump dcd`` + ``dump_modify unwrap yes``, sorted by atom ID, in
+the atom order of ``conf.lmp``): ``li.dcd`` (Li group, every ``dump_every`` steps) and
+``all.dcd`` (all atoms, every ``dump_all_every`` steps; collective conductivity, structure).
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ write_dump      all custom glass.dump id type x y z modify sort id
 def transport_input(
     models: list[str], type_map: list[str], settings: RunSettings, temperature: float
 ) -> str:
-    """Equilibrate at ``temperature`` (K, NVT), then record unwrapped Li positions.
+    """Equilibrate at ``temperature`` (K, NVT), then record unwrapped Li (dense) and
+    all-atom (sparse) DCD trajectories.
 
     Velocities are seeded with ``settings.seed + int(temperature)``.
     """
@@ -67,8 +71,10 @@ velocity        all create {temperature} {seed} dist gaussian mom yes rot yes
 fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
 run             {s.equilibration_steps}
 reset_timestep  0
-dump            li li custom {s.dump_every} li.dump id type xu yu zu
-dump_modify     li sort id
+dump            li li dcd {s.dump_every} li.dcd
+dump_modify     li unwrap yes
+dump            all all dcd {s.dump_all_every} all.dcd
+dump_modify     all unwrap yes
 run             {s.steps}
 """
     )

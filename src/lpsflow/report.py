@@ -168,31 +168,105 @@ def plot_rdfs(structures: dict) -> str:
 
 
 def plot_msd(msd: dict) -> str:
+    """Mean Li MSD of every run; ``msd`` maps (composition, replica, temperature) to a table."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for (comp, temp), df in sorted(msd.items()):
-        ax.plot(df["lag_ps"], df["msd_A2"], label=f"{comp} {temp} K")
+    for (comp, replica, temp), df in sorted(msd.items()):
+        ax.plot(df["lag_ps"], df["msd_A2"], label=f"{comp} r{replica} {temp} K", lw=0.9)
     ax.set(xlabel="lag time (ps)", ylabel="Li MSD (Å²)", title="Li mean squared displacement")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=6, ncol=3)
     return figure_png(fig)
 
 
-def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> str:
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for comp, g in cond.groupby("composition"):
-        ok = g["sigma_S_cm"] > 0
-        x = 1000.0 / g.loc[ok, "temperature_K"]
-        line = ax.errorbar(
-            x, g.loc[ok, "sigma_S_cm"], yerr=g.loc[ok, "sigma_err_S_cm"], fmt="o", label=comp
+def msd_key(path: str | Path) -> tuple[str, str, str]:
+    """(composition, replica, temperature) of results/production/{comp}/replica_{r}/T{t}/msd.csv."""
+    p = Path(path)
+    return p.parents[2].name, p.parents[1].name.removeprefix("replica_"), p.parent.name[1:]
+
+
+def plot_not_diffusive(msd: dict, runs: pd.DataFrame, window: list, msd_min: float) -> str | None:
+    """Log-log MSD of the runs flagged not diffusive, with the fit window and the MSD threshold."""
+    bad = runs[~runs["diffusive"].astype(bool)]
+    if bad.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for _, run in bad.iterrows():
+        key = (run["composition"], str(int(run["replica"])), f"{run['temperature_K']:g}")
+        df = msd.get(key)
+        if df is None:
+            continue
+        ok = df["lag_ps"] > 0
+        ax.loglog(
+            df.loc[ok, "lag_ps"], df.loc[ok, "msd_A2"], label=f"{key[0]} r{key[1]} {key[2]} K"
         )
+        ax.axvspan(run["fit_start_ps"], run["fit_end_ps"], color="0.9", zorder=0)
+    ax.axhline(msd_min, color="k", ls=":", label=f"{msd_min:g} Å² (diffusive threshold)")
+    t = np.logspace(-2, 0, 2) * ax.get_xlim()[1]
+    ax.plot(t, t / t[-1] * msd_min, "k--", lw=0.7, label="slope 1")
+    ax.set(
+        xlabel="lag time (ps)",
+        ylabel="Li MSD (Å²)",
+        title=f"runs not diffusive (grey: fit window {window[0]}-{window[1]} of the run)",
+    )
+    ax.legend(fontsize=6)
+    return figure_png(fig)
+
+
+def comparable_references(exp: pd.DataFrame, compositions: list[dict]) -> pd.DataFrame:
+    """Experimental rows comparable with the simulated glasses: glass state, same Li2S fraction.
+
+    A composition with oxygen or halide substitution is compared with nothing (the table holds
+    binary Li2S-P2S5 values only). Adds the matching ``composition`` name.
+    """
+    rows = []
+    for comp in compositions:
+        if "x" not in comp or comp.get("oxygen_fraction", 0) or comp.get("halide_fraction", 0):
+            continue
+        same = exp[(exp["state"] == "glass") & (np.isclose(exp["x_li2s"], comp["x"], atol=0.005))]
+        rows.append(same.assign(composition=comp["name"]))
+    return pd.concat(rows, ignore_index=True) if rows else exp.iloc[0:0].assign(composition=[])
+
+
+def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> str:
+    """Tracer (circles) and collective (squares) sigma per composition; open: not fitted.
+
+    ``exp`` holds only references comparable with the simulated glasses
+    (:func:`comparable_references`): glass values of the same composition, drawn at 298 K.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fitted_col = cond["fitted"] if "fitted" in cond else pd.Series(True, index=cond.index)
+    for comp, g in cond.groupby("composition"):
+        fitted = fitted_col.loc[g.index].astype(bool)
+        ok = g["sigma_S_cm"] > 0
+        x = 1000.0 / g["temperature_K"]
+        line = ax.errorbar(
+            x[ok & fitted],
+            g.loc[ok & fitted, "sigma_S_cm"],
+            yerr=g.loc[ok & fitted, "sigma_err_S_cm"],
+            fmt="o",
+            label=f"{comp} tracer",
+        )
+        color = line[0].get_color()
+        ax.plot(x[ok & ~fitted], g.loc[ok & ~fitted, "sigma_S_cm"], "o", mfc="none", color=color)
+        if "sigma_collective_S_cm" in g:
+            okc = g["sigma_collective_S_cm"] > 0
+            ax.errorbar(
+                x[okc & fitted],
+                g.loc[okc & fitted, "sigma_collective_S_cm"],
+                yerr=g.loc[okc & fitted, "sigma_collective_err_S_cm"],
+                fmt="s",
+                color=color,
+                alpha=0.6,
+                label=f"{comp} collective",
+            )
         fit = arr[arr["composition"] == comp]
         if not fit.empty and "slope" in fit and np.isfinite(fit["slope"].iloc[0]):
             t = np.linspace(298.15, g["temperature_K"].max(), 50)
             s = np.exp(fit["intercept"].iloc[0] + fit["slope"].iloc[0] / t) / t
-            ax.plot(1000.0 / t, s, "--", color=line[0].get_color())
+            ax.plot(1000.0 / t, s, "--", color=color)
     for _, ref in exp.iterrows():
         ax.plot(1000.0 / 298.15, ref["sigma_rt_S_cm"], "k*", ms=10)
         ax.annotate(
-            ref["reference"].split(",")[0],
+            f"{ref['composition']}: " + ref["reference"].split(",")[0],
             (1000.0 / 298.15, ref["sigma_rt_S_cm"]),
             fontsize=6,
             xytext=(4, 0),
@@ -202,7 +276,7 @@ def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> 
         yscale="log",
         xlabel="1000 / T (1/K)",
         ylabel="σ (S/cm)",
-        title="Arrhenius plot (stars: experiment, 298 K)",
+        title="Arrhenius plot (open: not fitted; stars: glass experiments, same composition)",
     )
     ax.legend(fontsize=7)
     return figure_png(fig)
@@ -246,18 +320,17 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     frames = [pd.read_csv(p) for p in loop_tables["frames"]]
     labels = [pd.read_csv(p) for p in loop_tables["labels"]]
     parity = pd.read_csv(inp["parity"])
-    cond = pd.read_csv(inp["conductivity"])
+    replica_lists = {"not_diffusive_replicas": str, "untrusted_replicas": str}
+    cond = pd.read_csv(inp["conductivity"], dtype=replica_lists)
     arr = pd.read_csv(inp["arrhenius"])
     exp = experimental_references()
     structures = {}
     for path in inp["structure"]:
         result = json.loads(Path(path).read_text())
         structures[result["composition"]] = result
-    msd = {}
-    for path in inp["msd"]:
-        table = pd.read_csv(path)
-        key = (str(table["composition"].iloc[0]), f"{float(table['temperature_K'].iloc[0]):g}")
-        msd[key] = table
+    msd = {msd_key(path): pd.read_csv(path) for path in inp["msd"]}
+    runs = pd.read_csv(inp["transport_runs"])
+    comparable = comparable_references(exp, config["compositions"])
     failures = [pd.read_csv(inp["init_failures"]).assign(stage="initial data")]
     for i, lab in enumerate(labels):
         failures.append(lab[lab["status"] != "ok"].assign(stage=f"iteration {i}"))
@@ -275,7 +348,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     parity_png, parity_stats = plot_parity(parity)
     final = iterations[iterations["iteration"] == last]
     statuses = sorted(set(final["status"]))
-    untrusted = cond[cond["untrusted"]]
+    untrusted = runs[runs["untrusted"].astype(bool)]
     units = expected_units(inp["samples"])
     speciation = pd.DataFrame(
         [
@@ -292,19 +365,58 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     cond_cols = [
         "composition",
         "temperature_K",
-        "run_ps",
+        "replicas",
+        "usable_replicas",
+        "fitted",
         "D_cm2_s",
         "D_err_cm2_s",
-        "beta",
         "sigma_S_cm",
         "sigma_err_S_cm",
-        "untrusted_fraction",
+        "sigma_lo95",
+        "sigma_hi95",
+        "sigma_collective_S_cm",
+        "sigma_collective_err_S_cm",
+        "sigma_collective_lo95",
+        "sigma_collective_hi95",
+        "haven_ratio",
+        "haven_ratio_err",
+        "not_diffusive_replicas",
+        "untrusted_replicas",
+        "run_ps",
+        "collective_source",
+    ]
+    run_cols = [
+        "composition",
+        "replica",
+        "temperature_K",
+        "run_ps",
+        "beta",
+        "msd_window_end_A2",
+        "diffusive",
         "untrusted",
+        "D_cm2_s",
+        "D_err_cm2_s",
+        "D_boot_err_cm2_s",
+        "sigma_S_cm",
+        "sigma_collective_S_cm",
+        "haven_ratio",
+    ]
+    slow = runs[~runs["diffusive"].astype(bool)]
+    slow_cols = [
+        "composition",
+        "replica",
+        "temperature_K",
+        "run_ps",
+        "not_diffusive_reason",
+        "run_needed_ps",
+        "run_factor",
     ]
     arr_cols = [
         c
         for c in [
             "composition",
+            "fitted_T_K",
+            "left_out_T_K",
             "Ea_eV",
             "Ea_lo_eV",
             "Ea_hi_eV",
@@ -312,7 +424,9 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
             "sigma_ref_lo_S_cm",
             "sigma_ref_hi_S_cm",
             "n_points",
-            "any_untrusted_run",
+            "chi2_red",
+            "collective_Ea_eV",
+            "collective_sigma_ref_S_cm",
             "note",
         ]
         if c in arr
@@ -342,17 +456,23 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "fig_rdf": plot_rdfs(structures) if structures else None,
         "speciation": table_html(speciation),
         "fig_msd": plot_msd(msd) if msd else None,
-        "fig_arrhenius": plot_arrhenius(cond, arr, exp),
+        "fig_not_diffusive": plot_not_diffusive(
+            msd, runs, config["production"]["fit_window"], config["production"]["msd_min_A2"]
+        ),
+        "fig_arrhenius": plot_arrhenius(cond, arr, comparable),
         "conductivity": table_html(cond[[c for c in cond_cols if c in cond]]),
+        "transport_runs": table_html(runs[[c for c in run_cols if c in runs]]),
+        "not_diffusive": table_html(slow[slow_cols]) if len(slow) else None,
         "arrhenius": table_html(arr[arr_cols]),
         "experimental": table_html(exp),
+        "comparable_experiments": table_html(comparable),
         "haven_ratio": config["production"]["haven_ratio"],
         "fit_window": config["production"]["fit_window"],
         "failures": table_html(failures),
         "n_failures": len(failures),
         "untrusted": table_html(
             untrusted[
-                ["composition", "temperature_K", "untrusted_fraction", "max_devi_f"]
+                ["composition", "replica", "temperature_K", "untrusted_fraction", "max_devi_f"]
                 + (["md_failure"] if "md_failure" in untrusted else [])
             ]
         )

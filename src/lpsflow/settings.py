@@ -234,23 +234,31 @@ class GlassSettings(Part):
 
 @dataclass(frozen=True)
 class RunSettings(Part):
-    """One NVT transport run: steps, fs, Li dump and deviation intervals (steps), seed."""
+    """One NVT transport run: steps, fs, Li dump, all-atom dump and deviation intervals
+    (steps), seed (replica r of a composition uses ``seed + 1000 r``)."""
 
     equilibration_steps: int
     steps: int
     timestep_fs: float
     dump_every: int
+    dump_all_every: int
     devi_every: int
     seed: int
 
 
 @dataclass(frozen=True)
 class FitSettings(Part):
-    """MSD analysis: dump interval (steps), fs, fit window (fractions), Haven ratio, trust_hi."""
+    """MSD analysis: dump intervals (steps), fs, fit window (fractions of the longest lag),
+    time blocks of the within-run error, diffusive-regime limits (beta, MSD in angstrom^2),
+    fallback Haven ratio, trust_hi (eV/A)."""
 
     dump_every: int
+    dump_all_every: int
     timestep_fs: float
     fit_window: list
+    n_blocks: int
+    beta_min: float
+    msd_min_A2: float
     haven_ratio: float
     trust_hi: float
 
@@ -261,6 +269,7 @@ class ProductionSettings:
     run: RunSettings
     fit: FitSettings
     temperatures: list
+    replicas: int  # independent glasses per composition
     threads: int  # execution
 
 
@@ -318,6 +327,7 @@ class Settings:
                 run=RunSettings.pick(prod),
                 fit=FitSettings.pick({**prod, "trust_hi": select["trust_hi"]}),
                 temperatures=list(prod["temperatures"]),
+                replicas=prod["replicas"],
                 threads=prod["threads"],
             ),
         )
@@ -346,6 +356,7 @@ class Settings:
                     **self.production.run.params(),
                     **self.production.fit.params(),
                     "temperatures": self.production.temperatures,
+                    "replicas": self.production.replicas,
                 },
             }
         )

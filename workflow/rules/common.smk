@@ -91,8 +91,13 @@ def candidate_labels(iteration):
     return f"{iter_dir(iteration)}/label/labels.csv"
 
 
-def transport_path(comp, temp, name):
-    return f"results/production/{comp}/T{temp_label(float(temp))}/{name}"
+def glass_dir(comp, replica):
+    """Folder of replica ``replica`` (an independent glass) of a composition."""
+    return f"results/production/{comp}/replica_{replica}"
+
+
+def transport_path(comp, replica, temp, name):
+    return f"{glass_dir(comp, replica)}/T{temp_label(float(temp))}/{name}"
 
 
 # ---- input functions ----
@@ -169,12 +174,24 @@ def explore_files(name):
     return files
 
 
-def transport_results(wildcards):
+def production_runs(name):
+    """``name`` (transport.json, msd.csv, ...) of every composition, replica and temperature."""
     return [
-        transport_path(comp, t, "transport.json")
+        transport_path(comp, r, t, name)
         for comp in COMPOSITIONS
+        for r in range(S.production.replicas)
         for t in S.production.temperatures
     ]
+
+
+def transport_results(wildcards):
+    return production_runs("transport.json")
+
+
+def glass_start_cell(wildcards):
+    """Replica r of a production glass starts from sampled cell r (cycled if there are fewer)."""
+    n_cells = COMPOSITIONS[wildcards.comp]["replicas"]
+    return sample_path(wildcards.comp, int(wildcards.replica) % n_cells)
 
 
 def report_inputs(wildcards):
@@ -182,7 +199,6 @@ def report_inputs(wildcards):
     by summarize_iterations (so this function needs no walk over the checkpoints).
     """
     comps = list(COMPOSITIONS)
-    temps = S.production.temperatures
     return {
         "summary": "results/init/summary.csv",
         "init_failures": "results/init/failures.csv",
@@ -192,10 +208,13 @@ def report_inputs(wildcards):
         "parity": "results/model/parity.csv",
         "conductivity": "results/transport/conductivity.csv",
         "arrhenius": "results/transport/arrhenius.csv",
-        "msd": [transport_path(c, t, "msd.csv") for c in comps for t in temps],
+        "msd": production_runs("msd.csv"),
+        "transport_runs": "results/transport/runs.csv",
         "structure": [f"results/production/{c}/structure.json" for c in comps],
         "melt_quench": [
-            f"results/production/{c}/melt_quench/model_devi.out" for c in comps
+            f"{glass_dir(c, r)}/melt_quench/model_devi.out"
+            for c in comps
+            for r in range(S.production.replicas)
         ],
         "samples": [sample_path(c, 0) for c in comps],
     }

@@ -1,18 +1,20 @@
 # Stage 6: production MD with the final model and Li transport (lpsflow.production, .transport).
+# Each composition gets production.replicas independent glasses (own starting cell, melt-quench
+# and seeds) under results/production/{comp}/replica_{replica}/.
 
 
-# ---- a melt-quenched glass per composition ----
+# ---- a melt-quenched glass per composition and replica ----
 rule make_glass:
     input:
         manifest="results/model/manifest.json",
-        cell=lambda wc: sample_path(wc.comp, 0),
+        cell=glass_start_cell,
     output:
-        glass="results/production/{comp}/glass.extxyz",
-        devi="results/production/{comp}/melt_quench/model_devi.out",
+        glass="results/production/{comp}/replica_{replica}/glass.extxyz",
+        devi="results/production/{comp}/replica_{replica}/melt_quench/model_devi.out",
     log:
-        "logs/production/{comp}/make_glass.log",
+        "logs/production/{comp}/replica_{replica}/make_glass.log",
     benchmark:
-        "benchmarks/production/{comp}/make_glass.tsv"
+        "benchmarks/production/{comp}/replica_{replica}/make_glass.tsv"
     conda:
         "../../envs/deepmd.yaml"
     threads: S.production.threads
@@ -23,19 +25,20 @@ rule make_glass:
         "../scripts/make_glass.py"
 
 
-# ---- NVT run at one temperature, unwrapped Li positions recorded ----
+# ---- NVT run at one temperature: unwrapped Li (dense) and all-atom (sparse) DCD trajectories ----
 rule run_production:
     input:
         manifest="results/model/manifest.json",
-        glass="results/production/{comp}/glass.extxyz",
+        glass="results/production/{comp}/replica_{replica}/glass.extxyz",
     output:
-        li=temp("results/production/{comp}/T{temp}/li.dump"),
-        devi="results/production/{comp}/T{temp}/model_devi.out",
-        status="results/production/{comp}/T{temp}/run_status.json",
+        li="results/production/{comp}/replica_{replica}/T{temp}/li.dcd",
+        all="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
+        devi="results/production/{comp}/replica_{replica}/T{temp}/model_devi.out",
+        status="results/production/{comp}/replica_{replica}/T{temp}/run_status.json",
     log:
-        "logs/production/{comp}/T{temp}.log",
+        "logs/production/{comp}/replica_{replica}/T{temp}.log",
     benchmark:
-        "benchmarks/production/{comp}/T{temp}.tsv"
+        "benchmarks/production/{comp}/replica_{replica}/T{temp}.tsv"
     conda:
         "../../envs/deepmd.yaml"
     threads: S.production.threads
@@ -46,18 +49,22 @@ rule run_production:
         "../scripts/run_production.py"
 
 
-# ---- MSD, diffusion coefficient, conductivity, deviation check ----
+# ---- MSD, D, tracer and collective conductivity, diffusive check, deviation check ----
 rule analyze_transport:
     input:
-        li="results/production/{comp}/T{temp}/li.dump",
-        devi="results/production/{comp}/T{temp}/model_devi.out",
-        status="results/production/{comp}/T{temp}/run_status.json",
-        glass="results/production/{comp}/glass.extxyz",
+        li="results/production/{comp}/replica_{replica}/T{temp}/li.dcd",
+        all="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
+        devi="results/production/{comp}/replica_{replica}/T{temp}/model_devi.out",
+        status="results/production/{comp}/replica_{replica}/T{temp}/run_status.json",
+        glass="results/production/{comp}/replica_{replica}/glass.extxyz",
     output:
-        transport="results/production/{comp}/T{temp}/transport.json",
-        msd="results/production/{comp}/T{temp}/msd.csv",
+        transport="results/production/{comp}/replica_{replica}/T{temp}/transport.json",
+        msd="results/production/{comp}/replica_{replica}/T{temp}/msd.csv",
+        charge_msd="results/production/{comp}/replica_{replica}/T{temp}/charge_msd.csv",
     log:
-        "logs/production/{comp}/T{temp}_transport.log",
+        "logs/production/{comp}/replica_{replica}/T{temp}_transport.log",
+    benchmark:
+        "benchmarks/production/{comp}/replica_{replica}/T{temp}_transport.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -71,6 +78,7 @@ rule summarize_transport:
     input:
         transport=transport_results,
     output:
+        runs="results/transport/runs.csv",
         table="results/transport/conductivity.csv",
         arrhenius="results/transport/arrhenius.csv",
     log:
@@ -81,10 +89,10 @@ rule summarize_transport:
         "../scripts/summarize_transport.py"
 
 
-# ---- partial RDFs and anion speciation of the glass ----
+# ---- partial RDFs and anion speciation of the glass (first replica) ----
 rule analyze_glass:
     input:
-        glass="results/production/{comp}/glass.extxyz",
+        glass="results/production/{comp}/replica_0/glass.extxyz",
     output:
         structure="results/production/{comp}/structure.json",
     log:

@@ -1,5 +1,6 @@
 """Adapter: melt-quench a production cell with the final model (lpsflow.production)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from ase.io import read, write
@@ -16,8 +17,12 @@ p = snakemake.params
 glass_settings = GlassSettings.from_params(p.glass)
 cell = production_cell(read(snakemake.input.cell), glass_settings.n_atoms)
 workdir = Path(snakemake.output.devi).parent
+replica = int(snakemake.wildcards.replica)
+glass_settings = replace(glass_settings, seed=glass_settings.seed + 1000 * replica)  # own seed
 text = melt_quench_input(ensemble_models(snakemake.input.manifest), p.type_map, glass_settings)
-log.info("%s: %d atoms, %s", snakemake.wildcards.comp, len(cell), glass_settings)
+log.info(
+    "%s replica %d: %d atoms, %s", snakemake.wildcards.comp, replica, len(cell), glass_settings
+)
 code = run_lammps(
     cell, text, p.type_map, workdir, threads=snakemake.threads, command=command, check=False
 )
@@ -30,5 +35,5 @@ else:  # the melt-quench died: go on from the unmelted cell, every run of it is 
 if status["status"] != "ok":
     log.warning("melt-quench went wrong (its runs are untrusted): %s", status["reason"])
     glass.info["md_failure"] = f"melt-quench: {status['reason']}"
-glass.info.update(composition=snakemake.wildcards.comp)
+glass.info.update(composition=snakemake.wildcards.comp, replica=replica)
 write(snakemake.output.glass, glass, format="extxyz")

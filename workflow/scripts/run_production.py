@@ -1,4 +1,4 @@
-"""Adapter: one NVT transport run of a glass (lpsflow.production).
+"""Adapter: one NVT transport run of a glass replica (lpsflow.production).
 
 A run that goes wrong is not an error: status.json says what happened, the Li positions
 and deviations written before it are kept, and the analysis marks the run untrusted.
@@ -6,6 +6,7 @@ and deviations written before it are kept, and the analysis marks the run untrus
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from ase.io import read
@@ -22,8 +23,10 @@ run = RunSettings.from_params(p.run)
 temperature = float(snakemake.wildcards.temp)
 workdir = Path(snakemake.output.devi).parent / "md"
 models = ensemble_models(snakemake.input.manifest)
+replica = int(snakemake.wildcards.replica)
+run = replace(run, seed=run.seed + 1000 * replica)  # own seeds per replica (+ T in the input)
 text = transport_input(models, p.type_map, run, temperature)
-log.info("%s at %s K: %s", snakemake.wildcards.comp, temperature, run)
+log.info("%s replica %d at %s K: %s", snakemake.wildcards.comp, replica, temperature, run)
 code = run_lammps(
     read(snakemake.input.glass),
     text,
@@ -33,9 +36,16 @@ code = run_lammps(
     command=command,
     check=False,
 )
-status = run_status(workdir, code, "li.dump")
+status = run_status(workdir, code)
 if status["status"] != "ok":
     log.warning("MD went wrong (the run is untrusted): %s", status["reason"])
-shutil.move(workdir / "li.dump", snakemake.output.li)
-shutil.move(workdir / "model_devi.out", snakemake.output.devi)
+for name, output in [
+    ("li.dcd", snakemake.output.li),  # atom order of the glass (LAMMPS IDs)
+    ("all.dcd", snakemake.output.all),
+    ("model_devi.out", snakemake.output.devi),
+]:
+    if (workdir / name).exists():
+        shutil.move(workdir / name, output)
+    else:  # the run died before writing it: the analysis sees an empty file and the status
+        Path(output).touch()
 json.dump(status, open(snakemake.output.status, "w"), indent=1)

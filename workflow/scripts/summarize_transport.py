@@ -1,22 +1,19 @@
-"""Adapter: conductivity table and per-composition Arrhenius fits (lpsflow.transport)."""
+"""Adapter: per-run table, replica-combined sigma and Arrhenius fits (lpsflow.transport)."""
 
 import json
 
 import pandas as pd
 
 from lpsflow.joblog import to_file
-from lpsflow.transport import arrhenius
+from lpsflow.transport import summarize_runs
 
 log = to_file(snakemake.log[0])
-table = pd.DataFrame([json.load(open(p)) for p in snakemake.input.transport])
+runs = pd.DataFrame([json.load(open(p)) for p in snakemake.input.transport])
+runs.to_csv(snakemake.output.runs, index=False)
+table, arrhenius = summarize_runs(runs)
 table.to_csv(snakemake.output.table, index=False)
-rows = []
-for comp, group in table.groupby("composition"):
-    try:
-        fit = arrhenius(group["temperature_K"], group["sigma_S_cm"], group["sigma_err_S_cm"])
-    except ValueError as err:  # too few diffusive temperatures: said, not hidden
-        log.warning("%s: no Arrhenius fit: %s", comp, err)
-        fit = {"note": str(err)}
-    rows.append({"composition": comp, "any_untrusted_run": bool(group["untrusted"].any()), **fit})
-pd.DataFrame(rows).to_csv(snakemake.output.arrhenius, index=False)
-log.info("\n%s", pd.DataFrame(rows).to_string(index=False))
+arrhenius.to_csv(snakemake.output.arrhenius, index=False)
+for _, row in arrhenius.iterrows():
+    if row["note"]:
+        log.warning("%s: no Arrhenius fit: %s", row["composition"], row["note"])
+log.info("\n%s", arrhenius.to_string(index=False))

@@ -1,0 +1,84 @@
+"""Transport parts of the report: like-with-like experiment, MSD of runs that are not diffusive."""
+
+import numpy as np
+import pandas as pd
+
+from lpsflow.report import (
+    comparable_references,
+    experimental_references,
+    msd_key,
+    plot_arrhenius,
+    plot_not_diffusive,
+)
+
+EXP = pd.DataFrame(
+    {
+        "material": ["a", "b", "c"],
+        "x_li2s": [0.75, 0.75, 0.70],
+        "state": ["glass", "glass-ceramic", "glass"],
+        "sigma_rt_S_cm": [1e-4, 1e-3, 5e-5],
+        "reference": ["A, x", "B, y", "C, z"],
+    }
+)
+
+
+def test_only_glass_of_the_same_composition_is_comparable():
+    comps = [
+        {"name": "LPS75", "x": 0.75},
+        {"name": "LPS80", "x": 0.80},
+        {"name": "LPSO", "x": 0.70, "oxygen_fraction": 0.1},  # oxysulfide: no binary reference
+    ]
+    out = comparable_references(EXP, comps)
+    assert list(out["material"]) == ["a"] and list(out["composition"]) == ["LPS75"]
+    assert comparable_references(EXP, [{"name": "X", "structure": "x.cif"}]).empty
+
+
+def test_shipped_references_name_state_and_source():
+    exp = experimental_references()
+    assert {
+        "state",
+        "x_li2s",
+        "temperature",
+        "sigma_rt_S_cm",
+        "reference",
+        "checked_against",
+    } <= set(exp.columns)
+    assert exp["checked_against"].str.len().min() > 10  # every value says where it was read
+
+
+def test_msd_key_reads_replica_paths():
+    assert msd_key("results/production/LPS75/replica_2/T812.5/msd.csv") == ("LPS75", "2", "812.5")
+
+
+def test_non_diffusive_runs_are_drawn_and_diffusive_ones_are_not():
+    lag = np.linspace(0, 10, 101)
+    msd = {("LPS75", "0", "400"): pd.DataFrame({"lag_ps": lag, "msd_A2": 1 - np.exp(-lag)})}
+    runs = pd.DataFrame(
+        {
+            "composition": ["LPS75"],
+            "replica": [0],
+            "temperature_K": [400.0],
+            "diffusive": [False],
+            "fit_start_ps": [0.5],
+            "fit_end_ps": [2.0],
+        }
+    )
+    assert plot_not_diffusive(msd, runs, [0.05, 0.2], 6.0).startswith("data:image/png")
+    assert plot_not_diffusive(msd, runs.assign(diffusive=True), [0.05, 0.2], 6.0) is None
+
+
+def test_arrhenius_plot_marks_fitted_and_collective():
+    cond = pd.DataFrame(
+        {
+            "composition": ["LPS75"] * 3,
+            "temperature_K": [500.0, 600.0, 700.0],
+            "sigma_S_cm": [1e-3, 3e-3, 6e-3],
+            "sigma_err_S_cm": [1e-4] * 3,
+            "sigma_collective_S_cm": [2e-3, 5e-3, 1e-2],
+            "sigma_collective_err_S_cm": [5e-4] * 3,
+            "fitted": [False, True, True],
+        }
+    )
+    arr = pd.DataFrame({"composition": ["LPS75"], "slope": [np.nan], "intercept": [np.nan]})
+    comparable = comparable_references(EXP, [{"name": "LPS75", "x": 0.75}])
+    assert plot_arrhenius(cond, arr, comparable).startswith("data:image/png")
