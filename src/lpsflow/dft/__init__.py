@@ -1,4 +1,4 @@
-"""DFT engines, registered by name (as dpdata registers formats).
+"""Labelling engines (DFT or a teacher potential), registered by name (as dpdata does formats).
 
 An engine turns one frame into a labelled ``dpdata.LabeledSystem`` or a failure reason.
 Each engine module registers a class with :func:`register`; the rest of the code selects
@@ -15,6 +15,10 @@ import dpdata
 from ase import Atoms
 
 ENGINES: dict[str, type] = {}
+
+
+class SetupError(RuntimeError):
+    """The engine cannot run at all here (missing program, model that cannot be loaded)."""
 
 
 @dataclass
@@ -57,7 +61,7 @@ def register(name: str):
 
 def get_engine(name: str, settings: dict, threads: int = 1) -> Engine:
     """Instantiate the engine registered as ``name`` with the config's ``dft`` settings."""
-    from lpsflow.dft import cp2k  # noqa: F401  (registers the built-in engines)
+    from lpsflow.dft import cp2k, mlip  # noqa: F401  (registers the built-in engines)
 
     if name not in ENGINES:
         raise KeyError(f"unknown DFT engine {name!r}; known: {sorted(ENGINES)}")
