@@ -35,6 +35,7 @@ DFT = lpsconfig.resolve_dft(config["dft"])
 N_MODELS = config["train"]["n_models"]
 MAX_ITERATIONS = config["loop"]["max_iterations"]
 EXPLORE_JOBS = schedule_jobs(config["explore"]["schedule"])
+TEACHER = DFT["engine"] == "mlip"  # teacher-labelled: its own MD is the ground truth
 
 
 # light table work runs where snakemake runs, never as a cluster job
@@ -196,6 +197,42 @@ def transport_results(wildcards):
     ]
 
 
+def teacher_setting(key):
+    """teacher_md.<key>, or production.<key> when left empty."""
+    value = config["teacher_md"][key]
+    return config["production"][key] if value is None else value
+
+
+def teacher_temperatures():
+    """Teacher temperatures that the DP production also ran (the compared ones)."""
+    return [
+        t
+        for t in teacher_setting("temperatures")
+        if t in config["production"]["temperatures"]
+    ]
+
+
+def teacher_runs(name):
+    return [
+        f"results/teacher/{comp}/T{temp_label(t)}/{name}"
+        for comp in COMPOSITIONS
+        for t in teacher_temperatures()
+    ]
+
+
+def teacher_report_inputs():
+    """Extra report inputs of a teacher-labelled campaign (none otherwise)."""
+    if not TEACHER:
+        return {}
+    return {
+        "teacher_comparison": "results/teacher/comparison.csv",
+        "teacher_arrhenius": "results/teacher/arrhenius.csv",
+        "teacher_speed": "results/teacher/speed.csv",
+        "teacher_msd": teacher_runs("msd.csv"),
+        "teacher_structure": [f"results/teacher/{c}/structure.json" for c in COMPOSITIONS],
+    }
+
+
 def report_inputs(wildcards):
     """Tables the report reads; per-iteration ones are found through iterations.csv, whose
     rule depends on all of them (so this function needs no walk over the checkpoints).
@@ -213,6 +250,7 @@ def report_inputs(wildcards):
         "msd": [f"results/production/{c}/T{t}/msd.csv" for c in comps for t in temps],
         "structure": [f"results/production/{c}/structure.json" for c in comps],
         "samples": [sample_path(c, 0) for c in comps],
+        **teacher_report_inputs(),
     }
 
 
