@@ -88,7 +88,7 @@ def shipped(name: str) -> dict:
 
 def tiny_campaign() -> dict:
     """Two compositions of 16 and 19 atoms, 2 tiny models, 2 iterations: minutes on 2 cores."""
-    config = shipped("demo.yaml")
+    config = shipped("demo-cp2k.yaml")
     config["compositions"] = [
         {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
         {"name": "LPS80", "x": 0.80, "n_atoms": 19, "replicas": 1},
