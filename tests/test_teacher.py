@@ -90,3 +90,54 @@ def test_teacher_md_runs_nvt_and_times_itself(tmp_path):
     assert msd.shape == (5, 18) and np.all(msd[1:].mean(axis=1) > 0)
     fit = fit_diffusion(lags, msd, window=(0.2, 1.0))
     assert fit["D_cm2_s"] > 0
+
+
+def test_report_section_states_agreement(tmp_path, li3ps4_8):
+    import json
+
+    from lpsflow.glass_structure import analyse
+    from lpsflow.report import teacher_section
+
+    teacher = _table([1.0e-5, 2.0e-5], [0.1e-5, 0.1e-5])
+    dp = _table([1.2e-5, 2.5e-5], [0.1e-5, 0.1e-5])
+    compare(dp, teacher).to_csv(tmp_path / "comparison.csv", index=False)
+    arr = pd.DataFrame([{"composition": "A", "Ea_eV": 0.3, "Ea_lo_eV": 0.2, "Ea_hi_eV": 0.4}])
+    arr.to_csv(tmp_path / "arrhenius.csv", index=False)
+    speed = pd.DataFrame(
+        [
+            {
+                "composition": "A",
+                "run": "T800",
+                "engine": "teacher",
+                "n_atoms": 8,
+                "md_steps": 100,
+                "md_wall_s": 10.0,
+                "atom_steps_per_s": 80.0,
+            },
+            {
+                "composition": "A",
+                "run": "T800",
+                "engine": "deepmd",
+                "n_atoms": 8,
+                "md_steps": 1000,
+                "md_wall_s": 1.0,
+                "atom_steps_per_s": 8000.0,
+            },
+        ]
+    )
+    speed.to_csv(tmp_path / "speed.csv", index=False)
+    (tmp_path / "A").mkdir()
+    structure = analyse(li3ps4_8, rmax=3.2)
+    (tmp_path / "A" / "structure.json").write_text(json.dumps(structure))
+    inp = {
+        "teacher_comparison": tmp_path / "comparison.csv",
+        "teacher_arrhenius": tmp_path / "arrhenius.csv",
+        "teacher_speed": tmp_path / "speed.csv",
+        "teacher_structure": [tmp_path / "A" / "structure.json"],
+    }
+    config = {"dft": {"model": "chgnet-0.3.0"}}
+    section = teacher_section(inp, {"A": structure}, arr, config)
+    assert not section["all_agree"] and section["n_agree"] == 1 and section["n_compared"] == 2
+    assert section["disagree"] == "A 1000 K"
+    assert "8000" in section["speed"] and "80" in section["speed"]
+    assert teacher_section({"summary": "x"}, {}, arr, config) is None  # DFT campaign: no section
