@@ -141,3 +141,12 @@ def test_report_section_states_agreement(tmp_path, li3ps4_8):
     assert section["disagree"] == "A 1000 K"
     assert "8000" in section["speed"] and "80" in section["speed"]
     assert teacher_section({"summary": "x"}, {}, arr, config) is None  # DFT campaign: no section
+
+
+def test_teacher_rules_only_when_teacher_labels(tmp_path):
+    from conftest import run_workflow, shipped
+
+    teacher = run_workflow(tmp_path / "t", shipped("demo.yaml"), "-n")
+    assert "teacher_md" in teacher.stdout and "summarize_teacher" in teacher.stdout
+    dft = run_workflow(tmp_path / "d", shipped("demo-cp2k.yaml"), "-n")
+    assert "label_batch" in dft.stdout and "teacher_md" not in dft.stdout
