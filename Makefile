@@ -15,7 +15,7 @@ setup: $(VENV)/.installed cp2k
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,teacher]"
 	touch $@
 
 # CP2K from the distribution's packages when cp2k.psmp is missing (root only).

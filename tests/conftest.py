@@ -95,7 +95,7 @@ def tiny_campaign() -> dict:
     The LAMMPS exploration of LPS75 in iteration 0 dies half-way (tests/bin/lmp-dies), as
     MD with a bad model does: the campaign must go on from the frames before the crash.
     """
-    config = shipped("demo.yaml")
+    config = shipped("demo-cp2k.yaml")
     config["compositions"] = [
         {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
         {"name": "LPS80", "x": 0.80, "n_atoms": 19, "replicas": 1},

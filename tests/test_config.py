@@ -9,7 +9,7 @@ BASE = {"compositions": [{"name": "LPS75", "x": 0.75, "n_atoms": 48}]}
 
 
 def test_shipped_configs_validate_and_pass_checks():
-    for name in ("config.yaml", "demo.yaml"):
+    for name in ("config.yaml", "demo.yaml", "demo-cp2k.yaml", "validation.yaml"):
         config = validated(yaml.safe_load((REPO / "config" / name).read_text()))
         check(config)
 

@@ -15,6 +15,7 @@ SRC = REPO / "src"
 #: import name -> package name in the conda environments
 PACKAGES = {
     "ase": "ase",
+    "chgnet": "chgnet",
     "cp2kdata": "cp2kdata",
     "deepmd": "deepmd-kit",
     "dpdata": "dpdata",
@@ -25,6 +26,7 @@ PACKAGES = {
     "pandas": "pandas",
     "scipy": "scipy",
     "tidynamics": "tidynamics",
+    "torch": "torch",
     "yaml": "pyyaml",
 }
 

@@ -196,11 +196,13 @@ def test_md_killed_half_way_keeps_frames_and_restarts_from_trusted(local_campaig
     assert (res / "iter_001" / "select" / "verdict.json").exists()
 
 
-def _one_composition(n_frames: int, frames_per_job: int) -> dict:
-    config = shipped("demo.yaml")
+def _one_composition(n_frames: int, threads: int) -> dict:
+    """One composition, ``n_frames`` label jobs; with threads = 2 (--cores 2) they run one
+    after the other, so a job that fails stops the campaign before the next starts."""
+    config = shipped("demo-cp2k.yaml")
     config["compositions"] = [{"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1}]
     config["init"] = {"n_perturb": n_frames}
-    config["dft"].update(command=str(COUNTING_CP2K), frames_per_job=frames_per_job, threads=1)
+    config["dft"].update(command=str(COUNTING_CP2K), threads=threads)
     return config
 
 
@@ -212,13 +214,14 @@ LABELS = "results/init/LPS75/labels.csv"
 def test_wrong_data_dir_fails_the_job_and_stores_nothing(tmp_path):
     calls = tmp_path / "calls.txt"
     env = {"CP2K_CALL_LOG": str(calls)}
-    config = _one_composition(2, 2)
+    config = _one_composition(2, threads=2)
     config["dft"]["data_dir"] = "/usr/share/cp2k-typo"  # a one-character mistake
     proc = run_workflow(tmp_path, config, LABELS, check=False, env=env)
     assert proc.returncode != 0
     assert "SetupError" in proc.stderr and "(dft.data_dir)" in proc.stderr
     assert "BASIS_MOLOPT" in proc.stderr and "cp2k-typo" in proc.stderr
-    assert "dft.data_dir" in (tmp_path / "logs/label/LPS75/batch_0.log").read_text()
+    logs = [p.read_text() for p in (tmp_path / "logs/label/LPS75").glob("frame_*.log")]
+    assert len(logs) == 1 and "dft.data_dir" in logs[0]
     assert not list((tmp_path / "results/store/entries").glob("*/*"))  # nothing stored
     assert len(calls.read_text().splitlines()) == 1  # stopped at once: no retry, no 2nd frame
     # after fixing it, the same frames are labelled
@@ -234,7 +237,7 @@ def test_wrong_data_dir_fails_the_job_and_stores_nothing(tmp_path):
 @needs_cp2k()
 def test_every_frame_failing_scf_stops_at_the_limit_then_retried(tmp_path):
     env = {"CP2K_CALL_LOG": str(tmp_path / "calls.txt")}
-    config = _one_composition(2, 1)  # two jobs of one frame: the stage sees the limit
+    config = _one_composition(2, threads=1)  # both frames fail; the collecting job stops
     config["dft"]["scf"] = {"max_scf": 1, "robust_factor": 1}
     proc = run_workflow(tmp_path, config, LABELS, check=False, env=env)
     assert proc.returncode != 0

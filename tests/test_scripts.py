@@ -33,6 +33,7 @@ LIBRARY = [
     "amorphous",
     "dataset",
     "dft",
+    "dft.mlip",
     "evaluation",
     "exploration",
     "glass_structure",
@@ -45,6 +46,7 @@ LIBRARY = [
     "selection",
     "store",
     "structures",
+    "teacher",
     "training",
     "transport",
 ]

@@ -9,7 +9,13 @@ from conftest import shipped, validated
 
 from lpsflow.dft.cp2k import PHYSICS_KEYS
 from lpsflow.loop import Verdict
-from lpsflow.settings import DatasetSettings, DftScience, SelectSettings, Settings
+from lpsflow.settings import (
+    DFT_SCIENCE_KEYS,
+    DatasetSettings,
+    DftScience,
+    SelectSettings,
+    Settings,
+)
 
 EXECUTION = {
     "dft": ["command", "threads", "timeout_s", "max_attempts", "retry_failed", "store"],
@@ -20,8 +26,9 @@ EXECUTION = {
 
 
 @pytest.fixture
-def settings(demo_config) -> Settings:
-    return Settings.from_config(demo_config)
+def settings() -> Settings:
+    """The CP2K demo's settings (config/demo.yaml labels with the teacher)."""
+    return Settings.from_config(validated(shipped("demo-cp2k.yaml")))
 
 
 def test_every_config_key_is_in_the_settings():
@@ -35,7 +42,8 @@ def test_every_config_key_is_in_the_settings():
     assert set(config["production"]) - set(science["production"]) == {"threads"}
     assert set(config["explore"]) - set(science["explore"]) == {"schedule", "command", "threads"}
     dft = {f.name for f in dataclasses.fields(type(s.dft.execution))}
-    assert set(config["dft"]) <= dft | set(PHYSICS_KEYS) | {"engine", "preset"}
+    physics = {k for keys in DFT_SCIENCE_KEYS.values() for k in keys}
+    assert set(config["dft"]) <= dft | physics | {"engine", "preset"}
 
 
 def test_science_has_no_execution_value(demo_config):

@@ -54,7 +54,7 @@ def test_cross_key_error_names_key(tmp_path):
 @needs_cp2k()
 def test_demo_labels_two_compositions_and_never_twice(tmp_path):
     """Real CP2K through the workflow; a forced rerun of labelling runs CP2K zero times."""
-    config = shipped("demo.yaml")
+    config = shipped("demo-cp2k.yaml")
     config["compositions"][1] = {"name": "LPS80", "x": 0.8, "n_atoms": 19, "replicas": 1}
     config["init"] = {"n_perturb": 2}
     config["dft"].update(command=str(COUNTING_CP2K))

@@ -282,6 +282,134 @@ def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> 
     return figure_png(fig)
 
 
+def _optional(inp, key: str):
+    """Named input ``key``, or None when the workflow did not give it."""
+    try:
+        return inp[key]
+    except (KeyError, AttributeError, IndexError, TypeError):
+        return None
+
+
+def plot_teacher_rdfs(dp: dict, teacher: dict) -> str:
+    """Partial RDFs of each DP glass (solid) and of the same glass after the teacher's run
+    at the lowest temperature (dashed)."""
+    pairs = ["P-S", "Li-S", "Li-Li", "S-S"]
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    for comp, s in dp.items():
+        for ax, pair in zip(axes, pairs, strict=True):
+            line = ax.plot(s["rdf"][pair]["r"], s["rdf"][pair]["g"], label=f"{comp} DP")
+            if comp in teacher:
+                t = teacher[comp]["rdf"][pair]
+                ax.plot(t["r"], t["g"], "--", color=line[0].get_color(), label=f"{comp} teacher")
+            ax.set(title=pair, xlabel="r (Å)", ylabel="g(r)")
+    axes[0].legend(fontsize=7)
+    return figure_png(fig)
+
+
+def plot_teacher_arrhenius(table: pd.DataFrame) -> str:
+    """sigma (S/cm) of teacher (open) and DP (filled) with 95 % error bars, against 1000/T."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for comp, g in table.groupby("composition"):
+        x = 1000.0 / g["temperature_K"]
+        line = ax.errorbar(
+            x, g["sigma_S_cm_dp"], yerr=1.96 * g["sigma_err_S_cm_dp"], fmt="o", label=f"{comp} DP"
+        )
+        ax.errorbar(
+            x * 1.003,
+            g["sigma_S_cm_teacher"],
+            yerr=1.96 * g["sigma_err_S_cm_teacher"],
+            fmt="s",
+            mfc="none",
+            color=line[0].get_color(),
+            label=f"{comp} teacher",
+        )
+    if (table[["sigma_S_cm_dp", "sigma_S_cm_teacher"]] > 0).all().all():
+        ax.set_yscale("log")
+    ax.set(xlabel="1000 / T (1/K)", ylabel="σ (S/cm)", title="Teacher vs DP (95 % intervals)")
+    ax.legend(fontsize=7)
+    return figure_png(fig)
+
+
+def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> dict | None:
+    """Teacher vs DP (shown when the teacher labelled the campaign), or None."""
+    path = _optional(inp, "teacher_comparison")
+    if path is None:
+        return None
+    table = pd.read_csv(path)
+    t_arr = pd.read_csv(inp["teacher_arrhenius"])
+    speed = pd.read_csv(inp["teacher_speed"])
+    t_struct = {
+        Path(p).parent.name: json.loads(Path(p).read_text()) for p in inp["teacher_structure"]
+    }
+    ea_cols = ["composition", "Ea_eV", "Ea_lo_eV", "Ea_hi_eV", "n_points"]
+    ea = pd.merge(
+        arr[[c for c in ea_cols if c in arr]],
+        t_arr[[c for c in ea_cols if c in t_arr]],
+        on="composition",
+        how="outer",
+        suffixes=("_dp", "_teacher"),
+    )
+    units = pd.DataFrame(
+        [
+            {
+                "composition": c,
+                "DP glass": ", ".join(
+                    f"{k}: {v}" for k, v in sorted(structures.get(c, {}).get("units", {}).items())
+                ),
+                "after teacher MD": ", ".join(f"{k}: {v}" for k, v in sorted(s["units"].items())),
+            }
+            for c, s in t_struct.items()
+        ]
+    )
+    by_engine = (
+        speed.groupby("engine")
+        .agg(
+            runs=("run", "size"),
+            n_atoms=("n_atoms", "max"),
+            md_steps=("md_steps", "sum"),
+            md_wall_s=("md_wall_s", "sum"),
+        )
+        .reset_index()
+    )
+    by_engine["atom_steps_per_s"] = (
+        by_engine["n_atoms"] * by_engine["md_steps"] / by_engine["md_wall_s"]
+    )
+    show = [
+        "composition",
+        "temperature_K",
+        "D_cm2_s_teacher",
+        "D_err_cm2_s_teacher",
+        "D_cm2_s_dp",
+        "D_err_cm2_s_dp",
+        "D_agrees",
+        "sigma_S_cm_teacher",
+        "sigma_err_S_cm_teacher",
+        "sigma_S_cm_dp",
+        "sigma_err_S_cm_dp",
+        "sigma_halfwidth95",
+        "sigma_agrees",
+    ]
+    n_agree = int(table["sigma_agrees"].sum())
+    return {
+        "model": config["dft"].get("model", ""),
+        "table": table_html(table[[c for c in show if c in table]]),
+        "all_agree": bool(len(table) and table["D_agrees"].all() and table["sigma_agrees"].all()),
+        "n_agree": n_agree,
+        "n_compared": len(table),
+        "disagree": ", ".join(
+            f"{r.composition} {r.temperature_K:g} K"
+            for r in table.itertuples()
+            if not (r.D_agrees and r.sigma_agrees)
+        ),
+        "ea": table_html(ea),
+        "fig_arrhenius": plot_teacher_arrhenius(table) if len(table) else None,
+        "fig_rdf": plot_teacher_rdfs(structures, t_struct) if structures else None,
+        "units": table_html(units),
+        "speed": table_html(by_engine),
+        "speed_runs": table_html(speed),
+    }
+
+
 def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -479,4 +607,5 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         if len(untrusted)
         else None,
         "production": config["production"],
+        "teacher": teacher_section(inp, structures, arr, config),
     }

@@ -33,6 +33,9 @@ COMPOSITIONS = S.compositions
 TYPE_MAP = S.type_map
 N_MODELS = S.train.n_models
 EXPLORE_JOBS = S.explore.jobs
+TEACHER = (
+    S.dft.science.engine == "mlip"
+)  # teacher-labelled: its own MD is the ground truth
 
 
 # light table work runs where snakemake runs, never as a cluster job
@@ -194,6 +197,44 @@ def glass_start_cell(wildcards):
     return sample_path(wildcards.comp, int(wildcards.replica) % n_cells)
 
 
+def teacher_setting(key):
+    """teacher_md.<key>, or production.<key> when left empty."""
+    value = config["teacher_md"][key]
+    return config["production"][key] if value is None else value
+
+
+def teacher_temperatures():
+    """Teacher temperatures that the DP production also ran (the compared ones)."""
+    return [
+        t
+        for t in teacher_setting("temperatures")
+        if t in config["production"]["temperatures"]
+    ]
+
+
+def teacher_runs(name):
+    return [
+        f"results/teacher/{comp}/T{temp_label(t)}/{name}"
+        for comp in COMPOSITIONS
+        for t in teacher_temperatures()
+    ]
+
+
+def teacher_report_inputs():
+    """Extra report inputs of a teacher-labelled campaign (none otherwise)."""
+    if not TEACHER:
+        return {}
+    return {
+        "teacher_comparison": "results/teacher/comparison.csv",
+        "teacher_arrhenius": "results/teacher/arrhenius.csv",
+        "teacher_speed": "results/teacher/speed.csv",
+        "teacher_msd": teacher_runs("msd.csv"),
+        "teacher_structure": [
+            f"results/teacher/{c}/structure.json" for c in COMPOSITIONS
+        ],
+    }
+
+
 def report_inputs(wildcards):
     """Tables the report reads; the per-iteration ones are listed in results/loop/tables.json
     by summarize_iterations (so this function needs no walk over the checkpoints).
@@ -217,6 +258,7 @@ def report_inputs(wildcards):
             for r in range(S.production.replicas)
         ],
         "samples": [sample_path(c, 0) for c in comps],
+        **teacher_report_inputs(),
     }
 
 

@@ -101,3 +101,88 @@ rule analyze_glass:
         "../../envs/analysis.yaml"
     script:
         "../scripts/analyze_glass.py"
+
+
+# ---- ground truth (dft.engine: mlip): NVT MD with the teacher potential itself ----
+rule teacher_md:
+    input:
+        glass=lambda wc: f"{glass_dir(wc.comp, 0)}/glass.extxyz",  # replica 0's glass
+    output:
+        li=temp("results/teacher/{comp}/T{temp}/li.dump"),
+        final="results/teacher/{comp}/T{temp}/final.extxyz",
+        speed="results/teacher/{comp}/T{temp}/speed.json",
+    log:
+        "logs/teacher/{comp}/T{temp}.log",
+    benchmark:
+        "benchmarks/teacher/{comp}/T{temp}.tsv"
+    conda:
+        "../../envs/cp2k.yaml"
+    threads: S.production.threads
+    params:
+        model=config["dft"]["model"],
+        type_map=TYPE_MAP,
+        timestep_fs=config["production"]["timestep_fs"],
+        dump_every=config["production"]["dump_every"],
+        seed=config["production"]["seed"],
+        equilibration_steps=teacher_setting("equilibration_steps"),
+        steps=teacher_setting("steps"),
+    script:
+        "../scripts/run_teacher_md.py"
+
+
+# ---- teacher's Li MSD, D and conductivity (same code and fit window as the DP runs) ----
+rule analyze_teacher_transport:
+    input:
+        li="results/teacher/{comp}/T{temp}/li.dump",
+        glass=lambda wc: f"{glass_dir(wc.comp, 0)}/glass.extxyz",
+    output:
+        transport="results/teacher/{comp}/T{temp}/transport.json",
+        msd="results/teacher/{comp}/T{temp}/msd.csv",
+    log:
+        "logs/teacher/{comp}/T{temp}_transport.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:  # the DP runs' MSD analysis settings (the teacher writes a Li text dump)
+        dump_every=S.production.fit.dump_every,
+        timestep_fs=S.production.fit.timestep_fs,
+        fit_window=S.production.fit.fit_window,
+        haven_ratio=S.production.fit.haven_ratio,
+    script:
+        "../scripts/analyze_teacher_transport.py"
+
+
+# ---- structure of the glass after the teacher's run at the lowest temperature ----
+rule analyze_teacher_structure:
+    input:
+        glass=lambda wc: f"results/teacher/{wc.comp}/T{temp_label(min(teacher_temperatures()))}/final.extxyz",
+    output:
+        structure="results/teacher/{comp}/structure.json",
+    log:
+        "logs/teacher/{comp}/structure.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/analyze_glass.py"
+
+
+# ---- teacher vs DP table, teacher Arrhenius fits, MD speed of both ----
+rule summarize_teacher:
+    input:
+        teacher=teacher_runs("transport.json"),
+        speed=teacher_runs("speed.json"),
+        dp=[  # the DP runs of the same glass (replica 0)
+            transport_path(comp, 0, t, "transport.json")
+            for comp in COMPOSITIONS
+            for t in teacher_temperatures()
+        ],
+    output:
+        teacher="results/teacher/conductivity.csv",
+        comparison="results/teacher/comparison.csv",
+        arrhenius="results/teacher/arrhenius.csv",
+        speed="results/teacher/speed.csv",
+    log:
+        "logs/teacher/summarize.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/summarize_teacher.py"

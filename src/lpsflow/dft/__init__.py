@@ -1,4 +1,4 @@
-"""DFT engines, registered by name (as dpdata registers formats).
+"""Labelling engines (DFT or a teacher potential), registered by name (as dpdata does formats).
 
 An engine turns one frame into a labelled ``dpdata.LabeledSystem`` or a failure reason.
 Each engine module registers a class with :func:`register`; the rest of the code selects
@@ -117,7 +117,7 @@ def register(name: str):
 
 def get_engine(name: str, settings: dict, threads: int = 1) -> Engine:
     """Instantiate the engine registered as ``name`` with the config's ``dft`` settings."""
-    from lpsflow.dft import cp2k  # noqa: F401  (registers the built-in engines)
+    from lpsflow.dft import cp2k, mlip  # noqa: F401  (registers the built-in engines)
 
     if name not in ENGINES:
         raise KeyError(f"unknown DFT engine {name!r}; known: {sorted(ENGINES)}")

@@ -1,0 +1,134 @@
+"""Teacher engine (dft.engine: mlip): units, virial sign, failures, store key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lpsflow.dft import SetupError, get_engine
+from lpsflow.dft.mlip import MODELS, Mlip, load_calculator, to_system
+from lpsflow.labeling import label_batch
+from lpsflow.store import LabelStore, frame_key
+
+chgnet = pytest.importorskip("chgnet", reason="teacher extra missing: pip install '.[teacher]'")
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    """The CHGNet 0.3.0 engine, loaded once for the module (one torch thread)."""
+    return get_engine("mlip", {"model": "chgnet-0.3.0"}, threads=1)
+
+
+def test_label_units_match_ase_calculator(tmp_path, teacher, li3ps4_8):
+    outcome = teacher.run(li3ps4_8, tmp_path / "a", 0)
+    assert outcome.ok, outcome.reason
+    label = outcome.system
+    ref = li3ps4_8.copy()
+    ref.calc = teacher.calculator
+    assert label["energies"][0] == pytest.approx(ref.get_potential_energy(), abs=1e-5)  # eV
+    assert np.allclose(label["forces"][0], ref.get_forces(), atol=1e-5)  # eV/angstrom
+    # deepmd virial (eV) = -ASE stress (eV/A^3, positive = tension) x volume
+    full = -ref.get_stress(voigt=False) * ref.get_volume()
+    assert np.allclose(label["virials"][0], full, atol=1e-5)
+    assert np.allclose(label["coords"][0], li3ps4_8.positions)
+    assert label.get_atom_names() == ["P", "S", "Li"]
+    # energies of an LPS cell are a few eV per atom below zero, not hartree or kJ/mol
+    assert -8 < label["energies"][0] / len(li3ps4_8) < -1
+
+
+def test_virial_matches_finite_difference_of_energy(tmp_path, teacher, li3ps4_8):
+    """-dE/d(strain) for an isotropic strain equals the trace of the virial (as for CP2K)."""
+    h = 0.002
+    energies = []
+    for eps in (-h, h):
+        strained = li3ps4_8.copy()
+        strained.set_cell(li3ps4_8.cell * (1 + eps), scale_atoms=True)
+        outcome = teacher.run(strained, tmp_path / f"e{eps}", 0)
+        assert outcome.ok, outcome.reason
+        energies.append(outcome.system["energies"][0])
+    d_e = (energies[1] - energies[0]) / (2 * h)
+    virial = teacher.run(li3ps4_8, tmp_path / "v", 0).system["virials"][0]
+    assert abs(np.trace(virial)) > 0.1, "zero virial: the test could not see a sign error"
+    assert -d_e == pytest.approx(np.trace(virial), rel=0.03, abs=0.05)
+
+
+def test_store_key_holds_teacher_name_and_version(li3ps4_8, cheap_dft):
+    teacher = Mlip({"model": "chgnet-0.3.0"})
+    assert teacher.physics() == {"engine": "mlip", "model": "chgnet", "model_version": "0.3.0"}
+    cp2k = get_engine("cp2k", cheap_dft)
+    assert frame_key(li3ps4_8, teacher.physics()) != frame_key(li3ps4_8, cp2k.physics())
+    other = {**teacher.physics(), "model_version": "0.2.0"}
+    assert frame_key(li3ps4_8, teacher.physics()) != frame_key(li3ps4_8, other)
+    assert set(MODELS) == {"chgnet-0.3.0"}
+
+
+class _Broken:
+    """An ASE-like calculator that fails in chosen ways (exception or NaN)."""
+
+    implemented_properties = ("energy", "forces", "stress")
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def get_potential_energy(self, atoms=None, force_consistent=False):
+        if self.mode == "raise":
+            raise RuntimeError("graph has no bonds")
+        return float("nan") if self.mode == "nan_energy" else -1.0
+
+    def get_forces(self, atoms=None):
+        forces = np.zeros((len(atoms), 3))
+        if self.mode == "inf_force":
+            forces[0, 0] = np.inf
+        return forces
+
+    def get_stress(self, atoms=None, voigt=True):
+        return np.zeros(6)
+
+
+@pytest.mark.parametrize(
+    "mode, reason",
+    [("raise", "crash: RuntimeError"), ("nan_energy", "non_finite"), ("inf_force", "non_finite")],
+)
+def test_failures_are_recorded_not_raised(tmp_path, li3ps4_8, mode, reason):
+    engine = Mlip({"model": "chgnet-0.3.0"}, calculator=_Broken(mode))
+    store = LabelStore(tmp_path / "store")
+    rows = label_batch([li3ps4_8, li3ps4_8.copy()], engine, store, max_attempts=2)
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert rows[0]["reason"].startswith(reason)
+    assert rows[0]["engine_runs"] == 2
+    # a crash may be transient: the same frame is tried again (issue 15); a non-finite
+    # result is a property of the frame and model, so the stored failure is reused
+    assert rows[1]["reused"] == (not reason.startswith("crash"))
+    record = store.record(rows[0]["key"])
+    assert record["engine"] == "mlip" and record["physics"]["model_version"] == "0.3.0"
+
+
+def test_labels_through_store_and_reuses(tmp_path, teacher, li3ps4_8):
+    store = LabelStore(tmp_path / "store")
+    first = label_batch([li3ps4_8], teacher, store)
+    again = label_batch([li3ps4_8], teacher, store)
+    assert first[0]["status"] == "ok" and not first[0]["reused"]
+    assert again[0]["reused"] and again[0]["engine_runs"] == 0
+    assert store.verify(first[0]["key"])
+
+
+def test_unknown_or_unloadable_model_is_setup_error(monkeypatch):
+    with pytest.raises(SetupError, match="dft.model"):
+        get_engine("mlip", {"model": "mace-mp-0"})
+    import chgnet.model
+
+    def fail(*args, **kwargs):
+        raise FileNotFoundError("weights missing")
+
+    monkeypatch.setattr(chgnet.model.CHGNet, "load", fail)
+    with pytest.raises(SetupError, match="cannot be loaded"):
+        load_calculator("chgnet-0.3.0")
+
+
+def test_to_system_virial_sign():
+    from ase import Atoms
+
+    atoms = Atoms("Li2", positions=[[0, 0, 0], [1.5, 1.5, 1.5]], cell=[3, 3, 3], pbc=True)
+    tension = np.array([0.01, 0.01, 0.01, 0, 0, 0])  # eV/A^3, positive = tension
+    system = to_system(atoms, -3.0, np.zeros((2, 3)), tension)
+    assert np.allclose(np.diag(system["virials"][0]), -0.01 * 27.0)

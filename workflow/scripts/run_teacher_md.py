@@ -1,0 +1,38 @@
+"""Adapter: NVT MD of the production glass with the teacher potential (lpsflow.teacher)."""
+
+import json
+
+from ase.io import read
+
+from lpsflow.dft.mlip import load_calculator
+from lpsflow.joblog import to_file
+from lpsflow.teacher import run_teacher_md
+
+log = to_file(snakemake.log[0])
+p = snakemake.params
+temperature = float(snakemake.wildcards.temp)
+glass = read(snakemake.input.glass)
+calc = load_calculator(p.model, threads=snakemake.threads)
+log.info(
+    "%s at %s K with %s: %d + %d steps",
+    snakemake.wildcards.comp,
+    temperature,
+    p.model,
+    p.equilibration_steps,
+    p.steps,
+)
+speed = run_teacher_md(
+    glass,
+    calc,
+    temperature,
+    timestep_fs=p.timestep_fs,
+    equilibration_steps=p.equilibration_steps,
+    steps=p.steps,
+    dump_every=p.dump_every,
+    seed=p.seed + int(temperature),
+    dump_path=snakemake.output.li,
+    type_map=p.type_map,
+    final_path=snakemake.output.final,
+)
+log.info("%s", speed)
+json.dump({**speed, "threads": snakemake.threads}, open(snakemake.output.speed, "w"), indent=1)

@@ -1,0 +1,38 @@
+"""Adapter: teacher vs DP transport table, teacher Arrhenius fits, MD speed of each."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from lpsflow.joblog import to_file
+from lpsflow.teacher import compare, lammps_speed
+from lpsflow.transport import arrhenius
+
+log = to_file(snakemake.log[0])
+teacher = pd.DataFrame([json.load(open(p)) for p in snakemake.input.teacher])
+dp = pd.DataFrame([json.load(open(p)) for p in snakemake.input.dp])
+teacher.to_csv(snakemake.output.teacher, index=False)
+table = compare(dp, teacher)
+table.to_csv(snakemake.output.comparison, index=False)
+log.info("\n%s", table.to_string(index=False))
+rows = []
+for comp, group in teacher.groupby("composition"):
+    try:
+        fit = arrhenius(group["temperature_K"], group["sigma_S_cm"], group["sigma_err_S_cm"])
+    except ValueError as err:
+        log.warning("%s: no teacher Arrhenius fit: %s", comp, err)
+        fit = {"note": str(err)}
+    rows.append({"composition": comp, **fit})
+pd.DataFrame(rows).to_csv(snakemake.output.arrhenius, index=False)
+speeds = []
+for path in snakemake.input.speed:  # teacher runs: timed around the ASE dynamics
+    run = Path(path).parent
+    speeds.append({"composition": run.parent.name, "run": run.name, **json.load(open(path))})
+for path in snakemake.input.dp:  # DP runs: LAMMPS "Loop time" of the same runs' logs
+    run = Path(path).parent
+    lammps_log = run / "md" / "log.lammps"
+    if lammps_log.exists():
+        comp = run.parents[1].name  # results/production/<comp>/replica_0/T<K>
+        speeds.append({"composition": comp, "run": run.name, **lammps_speed(lammps_log)})
+pd.DataFrame(speeds).to_csv(snakemake.output.speed, index=False)
