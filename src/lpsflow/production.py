@@ -91,12 +91,20 @@ def deviation_summary(model_devi: Path, trust_hi: float) -> dict:
 
 
 def ensemble_models(manifest_path: str | Path) -> list[str]:
-    """Compressed model first (drives the MD), then every member (for the deviation)."""
+    """The models of ``pair_style deepmd``: each ensemble member exactly once.
+
+    The first drives the MD; the deviation is taken over all listed models. When the
+    manifest holds ``graph_<m>_compressed.pb`` (a compressed copy of member m), it replaces
+    member m (first, as the faster driver); listing both would count member m twice and
+    bias the deviation low.
+    """
     import json
 
     root = Path(manifest_path).parent
     manifest = json.loads(Path(manifest_path).read_text())
     graphs = [m for m in manifest["models"] if m.startswith("graph_") and m.endswith(".pb")]
-    compressed = [m for m in graphs if "compressed" in m]
+    compressed = {m.removesuffix("_compressed.pb") + ".pb": m for m in graphs if "compressed" in m}
     members = [m for m in graphs if "compressed" not in m]
-    return [str((root / m).resolve()) for m in compressed + members]
+    ordered = [compressed[m] for m in members if m in compressed]
+    ordered += [m for m in members if m not in compressed]
+    return [str((root / m).resolve()) for m in ordered]
