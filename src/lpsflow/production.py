@@ -1,8 +1,13 @@
-"""Production MD with the final model: melt-quenched glass, then NVT runs for Li transport.
+"""Production MD with the final model: a melt-quenched glass (or an NPT-relaxed crystal),
+then at each temperature an NPT stage, NVT at its mean box, and the recorded NVT run.
 
-LAMMPS uses the compressed model for the dynamics and the whole ensemble for the model
-deviation (``pair_style deepmd compressed.pb m1.pb ... out_freq N``), recorded sparsely so
-that a run leaving the trusted region is seen. Li positions are dumped unwrapped (xu yu zu).
+The glass density is a result: the quench, an anneal and an averaging stage run at constant
+pressure (``production.pressure``, bar); every run stops with an error if the box volume
+leaves [1/2, 2] x its start (:data:`MAX_VOLUME_RATIO`). LAMMPS uses the compressed model
+for the dynamics and the other members for the model deviation (``pair_style deepmd
+compressed.pb m1.pb ... out_freq N``), recorded sparsely so that a run leaving the trusted
+region is seen. Li positions are dumped unwrapped (xu yu zu),
+all atoms sparsely (for the structure over the run).
 """
 
 from __future__ import annotations
@@ -39,41 +44,181 @@ thermo          {devi_every}
 """
 
 
-def melt_quench_input(models: list[str], type_map: list[str], settings: dict, seed: int) -> str:
-    """Melt at ``melt_temperature``, quench linearly to ``quench_to`` (NVT), write glass.dump."""
+#: the run stops (LAMMPS fix halt, error) if the box volume leaves [1/r, r] x its start
+MAX_VOLUME_RATIO = 2.0
+
+
+def _guard(every: int) -> str:
+    """Stop with an error if the box collapses or explodes (volume ratio to the start)."""
+    r = MAX_VOLUME_RATIO
+    return f"""variable        V equal vol
+variable        V0 equal ${{V}}
+variable        boxbad equal "(v_V > {r}*v_V0) || (v_V < v_V0/{r})"
+fix             guard all halt {every} v_boxbad > 0.5 error hard message yes
+variable        T equal temp
+variable        rho equal density
+variable        P equal press
+variable        Lx equal lx
+variable        Ly equal ly
+variable        Lz equal lz
+"""
+
+
+def _npt_to_mean_box(
+    temperature: float, pressure: float, barostat: str, steps: int, dt: float, log_every: int
+) -> str:
+    """NPT at ``temperature`` (K) and ``pressure`` (bar): half to relax, half averaged; then
+    the box is set to the mean edge lengths (atoms remapped) for the NVT that follows.
+
+    ``barostat`` is ``iso`` (glass) or ``aniso`` (crystal). Temperature, volume, density and
+    pressure go to ``npt.dat`` every ``log_every`` steps; the final box to ``nvt_box.txt``.
+    """
+    relax, average = steps - steps // 2, steps // 2
+    t, p = temperature, pressure
+    return f"""fix             npt all npt temp {t} {t} {100 * dt} {barostat} {p} {p} {1000 * dt}
+fix             nptlog all ave/time {log_every} 1 {log_every} v_T v_V v_rho v_P file npt.dat
+run             {relax}
+fix             meanbox all ave/time 1 1 1 v_Lx v_Ly v_Lz ave running
+run             {average}
+variable        sx equal f_meanbox[1]/lx
+variable        sy equal f_meanbox[2]/ly
+variable        sz equal f_meanbox[3]/lz
+change_box      all x scale ${{sx}} y scale ${{sy}} z scale ${{sz}} remap
+unfix           meanbox
+unfix           nptlog
+unfix           npt
+print           "${{V}} ${{rho}}" file nvt_box.txt
+"""
+
+
+def melt_quench_input(
+    models: list[str],
+    type_map: list[str],
+    settings: dict,
+    seed: int,
+    crystal: bool = False,
+) -> str:
+    """Glass: melt at ``melt_temperature`` (NVT), quench linearly to ``quench_to`` at
+    ``pressure`` (NPT), anneal there (``anneal_steps``, NPT) and set the box to the volume
+    averaged over ``npt_steps`` more NPT steps; the density is a result of the model.
+
+    Crystal (``crystal=True``): no melt; the cell is relaxed at ``quench_to`` and
+    ``pressure`` (anisotropic NPT, same anneal and averaging). Writes ``glass.dump``.
+    """
     dt = settings["timestep_fs"] * FS_TO_PS
-    t_melt, t_end = settings["melt_temperature"], settings["quench_to"]
-    return (
-        _header(models, type_map, settings["devi_every"], dt)
-        + f"""velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
-fix             melt all nvt temp {t_melt} {t_melt} {100 * dt}
+    t_melt, t_end, p = settings["melt_temperature"], settings["quench_to"], settings["pressure"]
+    every = settings["devi_every"]
+    tdamp, pdamp = 100 * dt, 1000 * dt
+    text = _header(models, type_map, every, dt) + _guard(every)
+    if crystal:
+        barostat = "aniso"
+        text += f"velocity        all create {t_end} {seed} dist gaussian mom yes rot yes\n"
+    else:
+        barostat = "iso"
+        text += f"""velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
+fix             melt all nvt temp {t_melt} {t_melt} {tdamp}
 run             {settings["melt_steps"]}
 unfix           melt
-fix             quench all nvt temp {t_melt} {t_end} {100 * dt}
+fix             quench all npt temp {t_melt} {t_end} {tdamp} iso {p} {p} {pdamp}
 run             {settings["quench_steps"]}
-write_dump      all custom glass.dump id type x y z modify sort id
+unfix           quench
 """
-    )
+    anneal = f"temp {t_end} {t_end} {tdamp} {barostat} {p} {p} {pdamp}"
+    text += f"""fix             anneal all npt {anneal}
+run             {settings["anneal_steps"]}
+unfix           anneal
+"""
+    text += _npt_to_mean_box(t_end, p, barostat, settings["npt_steps"], dt, every)
+    return text + "write_dump      all custom glass.dump id type x y z modify sort id\n"
 
 
 def transport_input(
-    models: list[str], type_map: list[str], settings: dict, temperature: float, seed: int
+    models: list[str],
+    type_map: list[str],
+    settings: dict,
+    temperature: float,
+    seed: int,
+    crystal: bool = False,
 ) -> str:
-    """Equilibrate at ``temperature`` (NVT), then record unwrapped Li positions."""
+    """At ``temperature``: NPT (``npt_steps``, box set to the mean), NVT equilibration, then
+    the recorded NVT run: unwrapped Li positions every ``dump_every`` steps (``li.dump``) and
+    all atoms, unwrapped, every ``structure_every`` steps (``all.dump``).
+    """
     dt = settings["timestep_fs"] * FS_TO_PS
     li = type_map.index("Li") + 1
-    return (
-        _header(models, type_map, settings["devi_every"], dt)
+    every = settings["devi_every"]
+    text = (
+        _header(models, type_map, every, dt)
+        + _guard(every)
         + f"""group           li type {li}
 velocity        all create {temperature} {seed} dist gaussian mom yes rot yes
-fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
+"""
+    )
+    if settings["npt_steps"] > 0:
+        barostat = "aniso" if crystal else "iso"
+        text += _npt_to_mean_box(
+            temperature, settings["pressure"], barostat, settings["npt_steps"], dt, every
+        )
+    else:
+        text += 'print           "${V} ${rho}" file nvt_box.txt\n'
+    return (
+        text
+        + f"""fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
 run             {settings["equilibration_steps"]}
 reset_timestep  0
 dump            li li custom {settings["dump_every"]} li.dump id type xu yu zu
 dump_modify     li sort id
+dump            all all custom {settings["structure_every"]} all.dump id type xu yu zu
+dump_modify     all sort id
 run             {settings["steps"]}
 """
     )
+
+
+class BoxError(RuntimeError):
+    """The MD box collapsed or exploded (volume left the allowed range): the run is void."""
+
+
+def run_guarded(atoms: Atoms, text: str, type_map: list[str], workdir: Path, **kw) -> None:
+    """:func:`lpsflow.exploration.run_lammps`, turning the box guard's stop into BoxError."""
+    import subprocess
+
+    from lpsflow.exploration import run_lammps
+
+    try:
+        run_lammps(atoms, text, type_map, workdir, **kw)
+    except subprocess.CalledProcessError as err:
+        out = (workdir / "stdout.txt").read_text(errors="replace")
+        if "Fix halt condition" in out:
+            raise BoxError(
+                f"MD in {workdir} stopped: the box volume left [1/{MAX_VOLUME_RATIO:g}, "
+                f"{MAX_VOLUME_RATIO:g}] x its start volume (NPT collapse or explosion; the "
+                "model is outside its data or the pressure is wrong)"
+            ) from err
+        raise
+
+
+def npt_summary(workdir: Path, average_from_step: int = 0) -> dict:
+    """Density statistics of an NPT stage (``npt.dat``, rows after ``average_from_step``)
+    and the box of the NVT that follows (``nvt_box.txt``): angstrom^3, g/cm^3, bar, K.
+    """
+    out: dict = {}
+    npt = workdir / "npt.dat"
+    if npt.exists():
+        data = np.loadtxt(npt, comments="#", ndmin=2)
+        window = data[data[:, 0] > average_from_step]
+        if len(window):
+            out.update(
+                npt_records=int(len(window)),
+                npt_temperature_K=float(window[:, 1].mean()),
+                npt_volume_A3=float(window[:, 2].mean()),
+                npt_density_g_cm3=float(window[:, 3].mean()),
+                npt_density_std_g_cm3=float(window[:, 3].std()),
+                npt_pressure_bar=float(window[:, 4].mean()),
+            )
+    volume, rho = np.loadtxt(workdir / "nvt_box.txt", ndmin=1)[:2]
+    out.update(nvt_volume_A3=float(volume), nvt_density_g_cm3=float(rho))
+    return out
 
 
 def deviation_summary(model_devi: Path, trust_hi: float) -> dict:

@@ -163,8 +163,7 @@ def speciation_error(units: dict[str, int], fractions: dict[str, float]) -> floa
     """Largest difference between realised and requested fractions of P per unit type."""
     n_p = sum(P_PER_UNIT[u] * units.get(u, 0) for u in SPECIATION_UNITS)
     return max(
-        abs(P_PER_UNIT[u] * units.get(u, 0) / n_p - fractions.get(u, 0.0))
-        for u in SPECIATION_UNITS
+        abs(P_PER_UNIT[u] * units.get(u, 0) / n_p - fractions.get(u, 0.0)) for u in SPECIATION_UNITS
     )
 
 

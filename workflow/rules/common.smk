@@ -183,6 +183,11 @@ def loop_tables(wildcards):
     }
 
 
+def is_crystal(comp):
+    """A composition given as a crystal file (transported as a crystal, never melted)."""
+    return bool(COMPOSITIONS[comp].get("structure"))
+
+
 def temp_label(t):
     """Temperature as used in paths (T600, T812.5)."""
     return f"{t:g}"
@@ -212,6 +217,11 @@ def report_inputs(wildcards):
         "arrhenius": "results/transport/arrhenius.csv",
         "msd": [f"results/production/{c}/T{t}/msd.csv" for c in comps for t in temps],
         "structure": [f"results/production/{c}/structure.json" for c in comps],
+        "densities": [f"results/production/{c}/density.json" for c in comps],
+        "npt": [f"results/production/{c}/T{t}/npt.json" for c in comps for t in temps],
+        "structure_runs": [
+            f"results/production/{c}/T{t}/structure.json" for c in comps for t in temps
+        ],
         "samples": [sample_path(c, 0) for c in comps],
     }
 

@@ -1,7 +1,7 @@
 # Stage 6: production MD with the final model and Li transport (lpsflow.production, .transport).
 
 
-# ---- a melt-quenched glass per composition ----
+# ---- a melt-quenched glass (NPT: its density is a result) or NPT-relaxed crystal ----
 rule make_glass:
     input:
         manifest="results/model/manifest.json",
@@ -9,6 +9,7 @@ rule make_glass:
     output:
         glass="results/production/{comp}/glass.extxyz",
         devi="results/production/{comp}/melt_quench/model_devi.out",
+        density="results/production/{comp}/density.json",
     log:
         "logs/production/{comp}/make_glass.log",
     benchmark:
@@ -19,17 +20,20 @@ rule make_glass:
     params:
         production=config["production"],
         type_map=TYPE_MAP,
+        crystal=lambda wc: is_crystal(wc.comp),
     script:
         "../scripts/make_glass.py"
 
 
-# ---- NVT run at one temperature, unwrapped Li positions recorded ----
+# ---- NPT, then NVT at its mean box at one temperature; Li and (sparse) all atoms recorded ----
 rule run_production:
     input:
         manifest="results/model/manifest.json",
         glass="results/production/{comp}/glass.extxyz",
     output:
         li=temp("results/production/{comp}/T{temp}/li.dump"),
+        frames="results/production/{comp}/T{temp}/all.dump",
+        npt="results/production/{comp}/T{temp}/npt.json",
         devi="results/production/{comp}/T{temp}/model_devi.out",
     log:
         "logs/production/{comp}/T{temp}.log",
@@ -51,6 +55,7 @@ rule analyze_transport:
         li="results/production/{comp}/T{temp}/li.dump",
         devi="results/production/{comp}/T{temp}/model_devi.out",
         glass="results/production/{comp}/glass.extxyz",
+        npt="results/production/{comp}/T{temp}/npt.json",
     output:
         transport="results/production/{comp}/T{temp}/transport.json",
         msd="results/production/{comp}/T{temp}/msd.csv",
@@ -92,3 +97,19 @@ rule analyze_glass:
         "../../envs/analysis.yaml"
     script:
         "../scripts/analyze_glass.py"
+
+
+# ---- structure averaged over one transport run (all-atom frames) ----
+rule analyze_structure:
+    input:
+        frames="results/production/{comp}/T{temp}/all.dump",
+    output:
+        structure="results/production/{comp}/T{temp}/structure.json",
+    log:
+        "logs/production/{comp}/T{temp}_structure.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        type_map=TYPE_MAP,
+    script:
+        "../scripts/analyze_structure.py"

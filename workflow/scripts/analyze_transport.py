@@ -14,16 +14,17 @@ p = snakemake.params.production
 temperature = float(snakemake.wildcards.temp)
 glass = read(snakemake.input.glass)
 n_li = glass.get_chemical_symbols().count("Li")
+volume = json.load(open(snakemake.input.npt))["nvt_volume_A3"]  # the NVT box of the run
 lags, msd = msd_from_dump(snakemake.input.li, p["dump_every"] * p["timestep_fs"] * 1e-3)
 fit = fit_diffusion(lags, msd, window=tuple(p["fit_window"]))
-sigma = nernst_einstein(fit["D_cm2_s"], n_li, glass.get_volume(), temperature, p["haven_ratio"])
+sigma = nernst_einstein(fit["D_cm2_s"], n_li, volume, temperature, p["haven_ratio"])
 sigma_err = sigma * fit["D_err_cm2_s"] / fit["D_cm2_s"] if fit["D_cm2_s"] > 0 else float("nan")
 devi = deviation_summary(snakemake.input.devi, snakemake.params.trust_hi)
 result = {
     "composition": snakemake.wildcards.comp,
     "temperature_K": temperature,
     "n_li": n_li,
-    "volume_A3": glass.get_volume(),
+    "volume_A3": volume,
     "run_ps": float(lags[-1]),
     **fit,
     "sigma_S_cm": sigma,

@@ -1,29 +1,55 @@
-"""Adapter: melt-quench a production cell with the final model (lpsflow.production)."""
+"""Adapter: melt-quench (or NPT-relax a crystal) with the final model (lpsflow.production)."""
 
+import json
 from pathlib import Path
 
 from ase.io import read, write
 
-from lpsflow.exploration import read_trajectory, run_lammps
+from lpsflow.amorphous import density
+from lpsflow.exploration import read_trajectory
 from lpsflow.joblog import to_file
-from lpsflow.production import ensemble_models, melt_quench_input, production_cell
+from lpsflow.production import (
+    ensemble_models,
+    melt_quench_input,
+    npt_summary,
+    production_cell,
+    run_guarded,
+)
 
 log = to_file(snakemake.log[0])
 p = snakemake.params
 settings = p.production
+crystal = p.crystal
 cell = production_cell(read(snakemake.input.cell), settings["n_atoms"])
 workdir = Path(snakemake.output.devi).parent
 text = melt_quench_input(
-    ensemble_models(snakemake.input.manifest), p.type_map, settings, settings["seed"]
+    ensemble_models(snakemake.input.manifest), p.type_map, settings, settings["seed"], crystal
 )
 log.info(
-    "%s: %d atoms, melt %s K, quench to %s K",
+    "%s: %d atoms, %s",
     snakemake.wildcards.comp,
     len(cell),
-    settings["melt_temperature"],
-    settings["quench_to"],
+    f"crystal relaxed at {settings['quench_to']} K"
+    if crystal
+    else f"melt {settings['melt_temperature']} K, quench to {settings['quench_to']} K",
 )
-run_lammps(cell, text, p.type_map, workdir, threads=snakemake.threads)
+run_guarded(cell, text, p.type_map, workdir, threads=snakemake.threads)
 glass = read_trajectory(workdir / "glass.dump", p.type_map)[-1]
-glass.info.update(composition=snakemake.wildcards.comp)
+before = 0 if crystal else settings["melt_steps"] + settings["quench_steps"]
+relax = settings["npt_steps"] - settings["npt_steps"] // 2  # then the averaged half
+averaged_from = before + settings["anneal_steps"] + relax
+state = {
+    "composition": snakemake.wildcards.comp,
+    "kind": "crystal" if crystal else "glass",
+    "temperature_K": settings["quench_to"],
+    "pressure_bar": settings["pressure"],
+    "start_density_g_cm3": density(cell),
+    **npt_summary(workdir, averaged_from),
+    "density_g_cm3": density(glass),
+}
+glass.info.update(
+    composition=snakemake.wildcards.comp, kind=state["kind"], density_g_cm3=state["density_g_cm3"]
+)
 write(snakemake.output.glass, glass, format="extxyz")
+json.dump(state, open(snakemake.output.density, "w"), indent=1)
+log.info("%s", state)

@@ -1,22 +1,35 @@
-"""Adapter: one NVT transport run of a glass (lpsflow.production)."""
+"""Adapter: one transport run (NPT, NVT at the mean box, recorded NVT; lpsflow.production)."""
 
+import json
 import shutil
 from pathlib import Path
 
 from ase.io import read
 
-from lpsflow.exploration import run_lammps
 from lpsflow.joblog import to_file
-from lpsflow.production import ensemble_models, transport_input
+from lpsflow.production import ensemble_models, npt_summary, run_guarded, transport_input
 
 log = to_file(snakemake.log[0])
 p = snakemake.params
+settings = p.production
 temperature = float(snakemake.wildcards.temp)
 workdir = Path(snakemake.output.devi).parent / "md"
 models = ensemble_models(snakemake.input.manifest)
-seed = p.production["seed"] + int(temperature)
-text = transport_input(models, p.type_map, p.production, temperature, seed)
-log.info("%s at %s K: %d steps", snakemake.wildcards.comp, temperature, p.production["steps"])
-run_lammps(read(snakemake.input.glass), text, p.type_map, workdir, threads=snakemake.threads)
+seed = settings["seed"] + int(temperature)
+glass = read(snakemake.input.glass)
+crystal = glass.info.get("kind") == "crystal"
+text = transport_input(models, p.type_map, settings, temperature, seed, crystal)
+log.info("%s at %s K: %d steps", snakemake.wildcards.comp, temperature, settings["steps"])
+run_guarded(glass, text, p.type_map, workdir, threads=snakemake.threads)
+state = {
+    "composition": snakemake.wildcards.comp,
+    "temperature_K": temperature,
+    "pressure_bar": settings["pressure"],
+    "kind": "crystal" if crystal else "glass",
+    **npt_summary(workdir, settings["npt_steps"] - settings["npt_steps"] // 2),
+}
+log.info("%s", state)
+json.dump(state, open(snakemake.output.npt, "w"), indent=1)
 shutil.move(workdir / "li.dump", snakemake.output.li)
+shutil.move(workdir / "all.dump", snakemake.output.frames)
 shutil.move(workdir / "model_devi.out", snakemake.output.devi)
