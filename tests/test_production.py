@@ -1,7 +1,20 @@
 import json
+import re
 from pathlib import Path
 
-from lpsflow.production import ensemble_models
+import pytest
+
+from lpsflow.amorphous import density, pack
+from lpsflow.glass_structure import read_frames
+from lpsflow.production import (
+    BoxError,
+    ensemble_models,
+    melt_quench_input,
+    npt_summary,
+    run_guarded,
+    transport_input,
+)
+from lpsflow.stoichiometry import solve
 
 
 def _manifest(tmp_path, models):
@@ -22,3 +35,80 @@ def test_ensemble_lists_each_member_once(tmp_path):
 def test_ensemble_without_compression(tmp_path):
     models = ensemble_models(_manifest(tmp_path, ["graph_0.pb", "graph_1.pb", "input_0.json"]))
     assert [Path(m).name for m in models] == ["graph_0.pb", "graph_1.pb"]
+
+
+SETTINGS = dict(
+    timestep_fs=1.0,
+    melt_temperature=1000,
+    quench_to=300,
+    pressure=1.0,
+    devi_every=10,
+    melt_steps=100,
+    quench_steps=100,
+    anneal_steps=100,
+    npt_steps=200,
+    equilibration_steps=50,
+    steps=200,
+    dump_every=10,
+    structure_every=50,
+    seed=1,
+)
+TYPES = ["Li", "P", "S"]
+
+
+def test_glass_quenched_and_annealed_at_pressure():
+    text = melt_quench_input(["/m/0.pb", "/m/1.pb"], TYPES, SETTINGS, 7)
+    assert "fix             melt all nvt temp 1000 1000" in text
+    assert "fix             quench all npt temp 1000 300 0.1 iso 1.0 1.0 1.0" in text
+    assert "fix             anneal all npt temp 300 300 0.1 iso 1.0 1.0 1.0" in text
+    assert text.index("anneal") < text.index("change_box") < text.index("write_dump")
+    assert "fix             guard all halt" in text
+
+
+def test_crystal_relaxed_not_melted():
+    text = melt_quench_input(["/m/0.pb"], TYPES, SETTINGS, 7, crystal=True)
+    assert "melt" not in text and "quench" not in text
+    assert "velocity        all create 300 7" in text
+    assert "aniso 1.0 1.0" in text and " iso " not in text
+    run = transport_input(["/m/0.pb"], TYPES, SETTINGS, 600, 3, crystal=True)
+    assert "aniso 1.0 1.0" in run
+
+
+def test_transport_npt_then_nvt_at_mean_box():
+    text = transport_input(["/m/0.pb"], TYPES, SETTINGS, 600, 3)
+    order = ["fix             npt all npt temp 600 600", "change_box", "fix             nvt all"]
+    assert [text.index(s) for s in order] == sorted(text.index(s) for s in order)
+    assert "dump            all all custom 50 all.dump id type xu yu zu" in text
+    no_npt = transport_input(["/m/0.pb"], TYPES, {**SETTINGS, "npt_steps": 0}, 600, 3)
+    assert "npt" not in no_npt and "nvt_box.txt" in no_npt
+
+
+def _stand_in(text: str) -> str:
+    """The same input with a Lennard-Jones stand-in for DeePMD (tests the MD protocol)."""
+    text = re.sub(r"pair_style .*\n", "pair_style      lj/cut 5.0\n", text)
+    return re.sub(r"pair_coeff .*\n", "pair_coeff      * * 0.1 2.0\n", text)
+
+
+@pytest.mark.slow
+def test_lammps_runs_nvt_at_the_npt_mean_box(tmp_path):
+    """Real LAMMPS: the NVT frames have the mean NPT box, recorded in nvt_box.txt."""
+    atoms = pack(solve(0.75, 32), 1.9, seed=0)
+    text = _stand_in(transport_input(["m.pb"], TYPES, SETTINGS, 600, 3))
+    run_guarded(atoms, text, TYPES, tmp_path, threads=1)
+    state = npt_summary(tmp_path, 100)
+    assert state["npt_records"] == 10
+    assert abs(state["nvt_volume_A3"] - state["npt_volume_A3"]) < 3 * state["npt_volume_A3"] * (
+        state["npt_density_std_g_cm3"] / state["npt_density_g_cm3"]
+    )
+    frames = list(read_frames(tmp_path / "all.dump", TYPES))
+    assert len(frames) == 200 // 50 + 1
+    assert all(f.get_volume() == pytest.approx(state["nvt_volume_A3"]) for f in frames)
+    assert density(frames[0]) == pytest.approx(state["nvt_density_g_cm3"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_box_guard_stops_a_collapsing_run(tmp_path):
+    atoms = pack(solve(0.75, 32), 1.9, seed=0)
+    text = _stand_in(transport_input(["m.pb"], TYPES, {**SETTINGS, "pressure": 1e7}, 600, 3))
+    with pytest.raises(BoxError, match="box volume left"):
+        run_guarded(atoms, text, TYPES, tmp_path, threads=1)
