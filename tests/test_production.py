@@ -2,10 +2,12 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lpsflow.amorphous import density, pack
-from lpsflow.glass_structure import read_frames
+from lpsflow.exploration import read_trajectory
+from lpsflow.glass_structure import analyse_run, read_frames
 from lpsflow.production import (
     BoxError,
     ensemble_models,
@@ -112,3 +114,32 @@ def test_box_guard_stops_a_collapsing_run(tmp_path):
     text = _stand_in(transport_input(["m.pb"], TYPES, {**SETTINGS, "pressure": 1e7}, 600, 3))
     with pytest.raises(BoxError, match="box volume left"):
         run_guarded(atoms, text, TYPES, tmp_path, threads=1)
+
+
+def _lj_fcc_crystal():
+    """fcc crystal (Lennard-Jones minimum spacing), P on the corners, S on the faces."""
+    from ase.build import bulk
+
+    a = 2 ** (1 / 6) * 2.0 * np.sqrt(2)
+    cell = bulk("S", "fcc", a=a, cubic=True)
+    cell[0].symbol = "P"
+    return cell.repeat(3)
+
+
+@pytest.mark.slow
+def test_crystal_relaxed_then_melting_is_seen(tmp_path):
+    """Real LAMMPS (Lennard-Jones stand-in): the crystal path relaxes without melting; a run
+    far above its melting point is reported as molten by the structure analysis."""
+    crystal = _lj_fcc_crystal()
+    text = _stand_in(melt_quench_input(["m.pb"], TYPES, SETTINGS, 7, crystal=True))
+    run_guarded(crystal, text, TYPES, tmp_path / "relax", threads=1)
+    relaxed = read_trajectory(tmp_path / "relax" / "glass.dump", TYPES)[-1]
+    assert relaxed.get_volume() == pytest.approx(crystal.get_volume(), rel=0.15)
+    ds = relaxed.get_scaled_positions() - crystal.get_scaled_positions()
+    ds -= np.round(ds)  # glass.dump is wrapped: compare by minimum image
+    assert np.sqrt(np.mean(np.sum((ds @ relaxed.cell.array) ** 2, axis=1))) < 0.5
+    hot = {**SETTINGS, "npt_steps": 0, "steps": 1000, "structure_every": 250}
+    text = _stand_in(transport_input(["m.pb"], TYPES, hot, 4000, 3, crystal=True))
+    run_guarded(relaxed, text, TYPES, tmp_path / "hot", threads=1)
+    molten = analyse_run(read_frames(tmp_path / "hot" / "all.dump", TYPES))
+    assert molten["framework_flowed"], molten["p_rms_displacement_A"]
