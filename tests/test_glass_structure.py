@@ -3,7 +3,14 @@ import pytest
 from ase import Atoms
 
 from lpsflow.amorphous import pack
-from lpsflow.glass_structure import analyse, analyse_run, frame_structure, partial_rdf, read_frames
+from lpsflow.glass_structure import (
+    analyse,
+    analyse_run,
+    frame_structure,
+    partial_rdf,
+    read_dcd_frames,
+    read_frames,
+)
 from lpsflow.stoichiometry import solve
 
 
@@ -115,3 +122,21 @@ ITEM: ATOMS id type xu yu zu
     frames = list(read_frames(dump, ["Li", "P", "S"]))
     assert [f.get_chemical_symbols() for f in frames] == [["P", "Li"]] * 2
     assert frames[1].positions[0, 0] == pytest.approx(12.5)  # not wrapped
+
+
+def test_read_dcd_frames_takes_elements_from_start(tmp_path):
+    import MDAnalysis
+
+    start = _ps4_p2s7_cell()
+    path = tmp_path / "all.dcd"
+    u = MDAnalysis.Universe.empty(len(start), trajectory=True)
+    with MDAnalysis.Writer(str(path), n_atoms=len(start)) as w:
+        for shift in (0.0, 25.0):  # the second frame is unwrapped beyond the box
+            u.atoms.positions = start.positions + shift
+            u.dimensions = [20.0, 20.0, 20.0, 90.0, 90.0, 90.0]
+            w.write(u.atoms)
+    frames = list(read_dcd_frames(path, start))
+    assert len(frames) == 2
+    assert frames[1].get_chemical_symbols() == start.get_chemical_symbols()
+    assert np.allclose(frames[1].positions, start.positions + 25.0, atol=1e-3)
+    assert analyse_run(frames)["p_fraction"]["P2S7"] == pytest.approx(2 / 3)

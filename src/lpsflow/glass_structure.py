@@ -188,3 +188,27 @@ def read_frames(path: str | Path, type_map: list[str], every: int = 1) -> Iterat
     for k, atoms in enumerate(iread(str(path), format="lammps-dump-text", specorder=type_map)):
         if k % every == 0:
             yield atoms
+
+
+def read_dcd_frames(path: str | Path, start: Atoms, every: int = 1) -> Iterator[Atoms]:
+    """Frames of a LAMMPS ``dump dcd`` (all atoms, ordered by id as in ``start``, the run's
+    start structure, which supplies the elements), streamed with MDAnalysis' DCD reader.
+    Positions are as written (unwrapped with ``dump_modify unwrap yes``); the cell of each
+    frame comes from the file (angstrom, degrees).
+    """
+    import warnings
+
+    from MDAnalysis.coordinates.DCD import DCDReader
+
+    warnings.filterwarnings("ignore", "DCDReader currently makes independent timesteps")
+
+    symbols = start.get_chemical_symbols()
+    reader = DCDReader(str(path))
+    try:
+        if reader.n_atoms != len(symbols):
+            raise ValueError(f"{path}: {reader.n_atoms} atoms, start structure {len(symbols)}")
+        for k, ts in enumerate(reader):
+            if k % every == 0:
+                yield Atoms(symbols, positions=ts.positions.copy(), cell=ts.dimensions, pbc=True)
+    finally:
+        reader.close()
