@@ -90,13 +90,19 @@ def _run(comp, temp, ps4, flowed=False, changed=False):
         "units_changed": changed,
         "p_rms_displacement_A": 2.0 if flowed else 0.3,
         "framework_flowed": flowed,
+        "rdf": {"P-S": {"r": [1.0, 2.0, 3.0], "g": [0.0, 5.0, 1.0]}},
     }
 
 
 def test_report_says_crystal_melted_and_shows_densities():
     import pandas as pd
 
-    from lpsflow.report import density_table, plot_structure_property, structure_runs_table
+    from lpsflow.report import (
+        density_table,
+        plot_run_rdfs,
+        plot_structure_property,
+        structure_runs_table,
+    )
 
     runs = [_run("glass75", 600, 1.0), _run("beta", 600, 1.0, flowed=True), _run("beta", 400, 1.0)]
     runs.append(_run("glass70", 600, 0.5, changed=True))
@@ -135,3 +141,4 @@ def test_report_says_crystal_melted_and_shows_densities():
     )
     png = plot_structure_property(cond, runs, {"glass75": 0.75, "glass70": 0.7})
     assert png.startswith("data:image/png;base64,") and len(png) > 5000
+    assert plot_run_rdfs(runs).startswith("data:image/png;base64,")

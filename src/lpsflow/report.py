@@ -296,6 +296,23 @@ def structure_runs_table(runs: list[dict], kinds: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def plot_run_rdfs(runs: list[dict]) -> str:
+    """Partial RDFs averaged over the frames of each composition's lowest-temperature run."""
+    pairs = ["P-S", "Li-S", "Li-Li", "S-S"]
+    lowest: dict = {}
+    for r in runs:
+        if r["composition"] not in lowest or r["temperature_K"] < lowest[r["composition"]][0]:
+            lowest[r["composition"]] = (r["temperature_K"], r)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    for comp, (temp, r) in sorted(lowest.items()):
+        for ax, pair in zip(axes, pairs, strict=True):
+            if pair in r["rdf"]:
+                ax.plot(r["rdf"][pair]["r"], r["rdf"][pair]["g"], label=f"{comp} {temp:g} K")
+            ax.set(title=f"{pair} (run average)", xlabel="r (Å)", ylabel="g(r)")
+    axes[0].legend(fontsize=7)
+    return figure_png(fig)
+
+
 def plot_structure_property(cond: pd.DataFrame, runs: list[dict], xs: dict) -> str:
     """sigma and D against x and against the run-averaged PS4 fraction of P, one series per
     temperature; error bars: sigma and D standard errors, the PS4 fraction's spread."""
@@ -453,6 +470,7 @@ def build_context(inp, config: dict, type_map: list[str], store: str) -> dict:
             }
         ),
         "fig_structure_property": plot_structure_property(cond, runs, xs) if runs else None,
+        "fig_run_rdf": plot_run_rdfs(runs) if runs else None,
         "title": "LPS force-field campaign",
         "digest": config_digest(config),
         "type_map": " ".join(type_map),
