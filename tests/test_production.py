@@ -9,11 +9,11 @@ from lpsflow.amorphous import density, pack
 from lpsflow.exploration import read_trajectory
 from lpsflow.glass_structure import analyse_run, read_frames
 from lpsflow.production import (
-    BoxError,
     ensemble_models,
     melt_quench_input,
     npt_summary,
     run_guarded,
+    run_npt_or_fallback,
     transport_input,
 )
 from lpsflow.stoichiometry import solve
@@ -109,11 +109,24 @@ def test_lammps_runs_nvt_at_the_npt_mean_box(tmp_path):
 
 
 @pytest.mark.slow
-def test_box_guard_stops_a_collapsing_run(tmp_path):
+def test_box_guard_stops_a_collapsing_run_then_constant_volume(tmp_path):
+    """A collapsing NPT stops with BoxError; the fallback reruns at constant volume."""
+    import logging
+
     atoms = pack(solve(0.75, 32), 1.9, seed=0)
-    text = _stand_in(transport_input(["m.pb"], TYPES, {**SETTINGS, "pressure": 1e7}, 600, 3))
-    with pytest.raises(BoxError, match="box volume left"):
-        run_guarded(atoms, text, TYPES, tmp_path, threads=1)
+    squeeze = {**SETTINGS, "pressure": 1e7}
+
+    def make_input(npt):
+        return _stand_in(transport_input(["m.pb"], TYPES, squeeze, 600, 3, npt=npt))
+
+    failed = run_npt_or_fallback(
+        atoms, make_input, TYPES, tmp_path / "md", logging.getLogger("t"), threads=1
+    )
+    assert "box volume left" in failed  # the BoxError of the NPT run
+    assert (tmp_path / "md_npt_failed" / "stdout.txt").exists()
+    state = npt_summary(tmp_path / "md")
+    assert "npt_records" not in state
+    assert state["nvt_volume_A3"] == pytest.approx(atoms.get_volume(), rel=1e-6)
 
 
 def _lj_fcc_crystal():

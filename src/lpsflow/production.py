@@ -97,6 +97,7 @@ def melt_quench_input(
     settings: dict,
     seed: int,
     crystal: bool = False,
+    npt: bool = True,
 ) -> str:
     """Glass: melt at ``melt_temperature`` (NVT), quench linearly to ``quench_to`` at
     ``pressure`` (NPT), anneal there (``anneal_steps``, NPT) and set the box to the volume
@@ -104,31 +105,38 @@ def melt_quench_input(
 
     Crystal (``crystal=True``): no melt; the cell is relaxed at ``quench_to`` and
     ``pressure`` (anisotropic NPT, same anneal and averaging). Writes ``glass.dump``.
+    ``npt=False`` is the fallback after a failed NPT: every stage NVT at the start volume.
     """
     dt = settings["timestep_fs"] * FS_TO_PS
     t_melt, t_end, p = settings["melt_temperature"], settings["quench_to"], settings["pressure"]
     every = settings["devi_every"]
     tdamp, pdamp = 100 * dt, 1000 * dt
+    barostat = "aniso" if crystal else "iso"
+    ensemble = (
+        (lambda t0, t1: f"npt temp {t0} {t1} {tdamp} {barostat} {p} {p} {pdamp}")
+        if npt
+        else (lambda t0, t1: f"nvt temp {t0} {t1} {tdamp}")
+    )
     text = _header(models, type_map, every, dt) + _guard(every)
     if crystal:
-        barostat = "aniso"
         text += f"velocity        all create {t_end} {seed} dist gaussian mom yes rot yes\n"
     else:
-        barostat = "iso"
         text += f"""velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
 fix             melt all nvt temp {t_melt} {t_melt} {tdamp}
 run             {settings["melt_steps"]}
 unfix           melt
-fix             quench all npt temp {t_melt} {t_end} {tdamp} iso {p} {p} {pdamp}
+fix             quench all {ensemble(t_melt, t_end)}
 run             {settings["quench_steps"]}
 unfix           quench
 """
-    anneal = f"temp {t_end} {t_end} {tdamp} {barostat} {p} {p} {pdamp}"
-    text += f"""fix             anneal all npt {anneal}
+    text += f"""fix             anneal all {ensemble(t_end, t_end)}
 run             {settings["anneal_steps"]}
 unfix           anneal
 """
-    text += _npt_to_mean_box(t_end, p, barostat, settings["npt_steps"], dt, every)
+    if npt:
+        text += _npt_to_mean_box(t_end, p, barostat, settings["npt_steps"], dt, every)
+    else:
+        text += 'print           "${V} ${rho}" file nvt_box.txt\n'
     return text + "write_dump      all custom glass.dump id type x y z modify sort id\n"
 
 
@@ -139,10 +147,12 @@ def transport_input(
     temperature: float,
     seed: int,
     crystal: bool = False,
+    npt: bool = True,
 ) -> str:
     """At ``temperature``: NPT (``npt_steps``, box set to the mean), NVT equilibration, then
     the recorded NVT run: unwrapped Li positions every ``dump_every`` steps (``li.dump``) and
-    all atoms, unwrapped, every ``structure_every`` steps (``all.dump``).
+    all atoms, unwrapped, every ``structure_every`` steps (``all.dump``). ``npt=False`` (or
+    ``npt_steps`` 0) skips the NPT stage: NVT at the start volume.
     """
     dt = settings["timestep_fs"] * FS_TO_PS
     li = type_map.index("Li") + 1
@@ -154,7 +164,7 @@ def transport_input(
 velocity        all create {temperature} {seed} dist gaussian mom yes rot yes
 """
     )
-    if settings["npt_steps"] > 0:
+    if npt and settings["npt_steps"] > 0:
         barostat = "aniso" if crystal else "iso"
         text += _npt_to_mean_box(
             temperature, settings["pressure"], barostat, settings["npt_steps"], dt, every
@@ -196,6 +206,27 @@ def run_guarded(atoms: Atoms, text: str, type_map: list[str], workdir: Path, **k
                 "model is outside its data or the pressure is wrong)"
             ) from err
         raise
+
+
+def run_npt_or_fallback(
+    atoms: Atoms, make_input, type_map: list[str], workdir: Path, log, **kw
+) -> str | None:
+    """Run ``make_input(npt=True)``; if its box collapses or explodes, say so in ``log`` and
+    run ``make_input(npt=False)`` (constant volume) instead. Returns the NPT failure (the
+    run's density is then not a result and the run is untrusted) or None.
+    """
+    import shutil
+
+    try:
+        run_guarded(atoms, make_input(npt=True), type_map, workdir, **kw)
+        return None
+    except BoxError as err:
+        log.warning("%s; rerunning at constant volume, run marked untrusted", err)
+        failed = workdir.with_name(workdir.name + "_npt_failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        workdir.rename(failed)
+        run_guarded(atoms, make_input(npt=False), type_map, workdir, **kw)
+        return str(err)
 
 
 def npt_summary(workdir: Path, average_from_step: int = 0) -> dict:

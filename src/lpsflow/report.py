@@ -256,6 +256,8 @@ def density_table(
             if len(match)
             else None
         )
+        if d.get("npt_failed"):
+            row["note"] = "NPT failed (box guard): packing density kept, not a result"
         rows.append(row)
     return pd.DataFrame(rows)
 

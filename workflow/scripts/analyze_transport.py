@@ -14,7 +14,8 @@ p = snakemake.params.production
 temperature = float(snakemake.wildcards.temp)
 glass = read(snakemake.input.glass)
 n_li = glass.get_chemical_symbols().count("Li")
-volume = json.load(open(snakemake.input.npt))["nvt_volume_A3"]  # the NVT box of the run
+npt = json.load(open(snakemake.input.npt))
+volume = npt["nvt_volume_A3"]  # the NVT box of the run
 lags, msd = msd_from_dump(snakemake.input.li, p["dump_every"] * p["timestep_fs"] * 1e-3)
 fit = fit_diffusion(lags, msd, window=tuple(p["fit_window"]))
 sigma = nernst_einstein(fit["D_cm2_s"], n_li, volume, temperature, p["haven_ratio"])
@@ -31,7 +32,8 @@ result = {
     "sigma_err_S_cm": sigma_err,
     "haven_ratio": p["haven_ratio"],
     **devi,
-    "untrusted": bool(devi["untrusted_fraction"] > 0),
+    "npt_failed": npt.get("npt_failed"),
+    "untrusted": bool(devi["untrusted_fraction"] > 0 or npt.get("npt_failed")),
 }
 log.info("%s", result)
 json.dump(result, open(snakemake.output.transport, "w"), indent=1)

@@ -13,7 +13,7 @@ from lpsflow.production import (
     melt_quench_input,
     npt_summary,
     production_cell,
-    run_guarded,
+    run_npt_or_fallback,
 )
 
 log = to_file(snakemake.log[0])
@@ -22,9 +22,13 @@ settings = p.production
 crystal = p.crystal
 cell = production_cell(read(snakemake.input.cell), settings["n_atoms"])
 workdir = Path(snakemake.output.devi).parent
-text = melt_quench_input(
-    ensemble_models(snakemake.input.manifest), p.type_map, settings, settings["seed"], crystal
-)
+models = ensemble_models(snakemake.input.manifest)
+
+
+def make_input(npt: bool) -> str:
+    return melt_quench_input(models, p.type_map, settings, settings["seed"], crystal, npt)
+
+
 log.info(
     "%s: %d atoms, %s",
     snakemake.wildcards.comp,
@@ -33,7 +37,9 @@ log.info(
     if crystal
     else f"melt {settings['melt_temperature']} K, quench to {settings['quench_to']} K",
 )
-run_guarded(cell, text, p.type_map, workdir, threads=snakemake.threads)
+npt_failed = run_npt_or_fallback(
+    cell, make_input, p.type_map, workdir, log, threads=snakemake.threads
+)
 glass = read_trajectory(workdir / "glass.dump", p.type_map)[-1]
 before = 0 if crystal else settings["melt_steps"] + settings["quench_steps"]
 relax = settings["npt_steps"] - settings["npt_steps"] // 2  # then the averaged half
@@ -46,6 +52,7 @@ state = {
     "start_density_g_cm3": density(cell),
     **npt_summary(workdir, averaged_from),
     "density_g_cm3": density(glass),
+    "npt_failed": npt_failed,  # set: the density is the packing density, not a result
 }
 glass.info.update(
     composition=snakemake.wildcards.comp, kind=state["kind"], density_g_cm3=state["density_g_cm3"]
