@@ -133,7 +133,7 @@ unfix           quench
 run             {settings["anneal_steps"]}
 unfix           anneal
 """
-    if npt:
+    if npt and settings["npt_steps"] >= 2:
         text += _npt_to_mean_box(t_end, p, barostat, settings["npt_steps"], dt, every)
     else:
         text += 'print           "${V} ${rho}" file nvt_box.txt\n'
@@ -164,7 +164,7 @@ def transport_input(
 velocity        all create {temperature} {seed} dist gaussian mom yes rot yes
 """
     )
-    if npt and settings["npt_steps"] > 0:
+    if npt and settings["npt_steps"] >= 2:
         barostat = "aniso" if crystal else "iso"
         text += _npt_to_mean_box(
             temperature, settings["pressure"], barostat, settings["npt_steps"], dt, every
