@@ -116,6 +116,8 @@ def tiny_campaign() -> dict:
         "quench_steps": 300,
         "temperatures": [800, 1000],
         "equilibration_steps": 200,
+        "anneal_steps": 100,
+        "npt_steps": 200,
         "steps": 2000,
         "dump_every": 10,
         "dump_all_every": 10,

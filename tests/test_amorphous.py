@@ -88,3 +88,12 @@ def test_impossible_density_is_reported():
             max_sweeps=5,
             max_restarts=2,
         )
+
+
+def test_explicit_speciation_packed_with_hypo_units():
+    """PS4 3- + hypo P2S6 4- + S 2- + elemental S at x = 3/4: every unit found intact."""
+    stoich = solve(0.75, 48, speciation={"PS4": 0.5, "P2S6_hypo": 0.5})
+    atoms = pack(stoich, 1.9, seed=3)
+    n_s = stoich.units["S"] + stoich.units["S0"]
+    assert find_units(atoms) == {"PS4": stoich.units["PS4"], "P2S6(P-P)": 1, "S": n_s}
+    assert stoich.units["P2S6_hypo"] == 1 and stoich.units["S0"] == 1

@@ -64,6 +64,12 @@ def test_schema_rejects_bad_composition(change, key):
     assert f"On instance['compositions'][0]['{key}']" in str(err.value)
 
 
+def test_explicit_speciation_passes_checks():
+    config = {"compositions": [{"name": "a", "x": 0.75, "n_atoms": 48}]}
+    config["compositions"][0]["speciation"] = {"PS4": 0.5, "P2S7": 0.25, "P2S6_hypo": 0.25}
+    check(validated(config))
+
+
 @pytest.mark.parametrize(
     "config,key",
     [
@@ -80,6 +86,22 @@ def test_schema_rejects_bad_composition(change, key):
             "structure",
         ),
         ({"compositions": [{"name": "a", "x": 0.61, "n_atoms": 10}]}, "n_atoms"),
+        (
+            {"compositions": [{"name": "a", "x": 0.6, "n_atoms": 48, "speciation": {"PS4": 1}}]},
+            r"compositions\[0\] \(a\)\.speciation: .*more S",
+        ),
+        (
+            {"compositions": [{"name": "a", "x": 0.75, "n_atoms": 48, "speciation": {"PS4": 0.6}}]},
+            r"\.speciation: fractions of P sum to 0.6",
+        ),
+        (
+            {
+                "compositions": [
+                    {"name": "a", "structure": "x.cif", "n_atoms": 48, "speciation": {"PS4": 1}}
+                ]
+            },
+            "speciation",
+        ),
     ],
 )
 def test_checks_reject_cross_key_errors(config, key):

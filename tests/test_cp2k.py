@@ -90,9 +90,10 @@ def test_real_label_has_energy_forces_and_virial(tmp_path, cheap_dft, li3ps4_8):
 
 @pytest.mark.slow
 @needs_cp2k()
-def test_virial_matches_finite_difference_of_energy(tmp_path, cheap_dft, li3ps4_8):
+@pytest.mark.parametrize("dispersion", ["none", "D3"])  # the production preset uses D3
+def test_virial_matches_finite_difference_of_energy(tmp_path, cheap_dft, li3ps4_8, dispersion):
     """-dE/d(strain) for an isotropic strain equals the trace of the parsed virial."""
-    settings = {**cheap_dft, "eps_scf": 1e-8}
+    settings = {**cheap_dft, "eps_scf": 1e-8, "dispersion": dispersion}
     engine = get_engine("cp2k", settings, threads=2)
     energies = {}
     virial = None

@@ -1,8 +1,9 @@
 """Random close packing of rigid anion units and ions into a periodic cubic cell.
 
-Units are placed largest first with random orientations, then the monatomic anions
-(S 2-, X-), then Li+; each trial position is accepted only if every new atom keeps the
-minimum distances to all atoms already placed (minimum image). Reproducible from a seed.
+Units (PS4 3-, P2S7 4-, P2S6 2-, hypo P2S6 4-) are placed largest first with random
+orientations, then the monatomic anions and atoms (S 2-, elemental S, X-), then Li+; each
+trial position is accepted only if every new atom keeps the minimum distances to all atoms
+already placed (minimum image). Reproducible from a seed.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ def _min_image_dist(new: np.ndarray, old: np.ndarray, length: float) -> np.ndarr
 def build_units(stoich: Stoichiometry, oxygen_fraction: float, rng: np.random.Generator) -> list:
     """Atoms objects for every anion unit and ion (no Li), with O substituted if asked."""
     units = []
-    for name in ("P2S7", "P2S6", "PS4"):
+    for name in ("P2S7", "P2S6", "P2S6_hypo", "PS4"):
         units += [UNIT_BUILDERS[name]() for _ in range(stoich.units.get(name, 0))]
-    units += [Atoms("S", positions=[[0, 0, 0]]) for _ in range(stoich.units.get("S", 0))]
+    # sulfide S 2- and elemental S0 (left by hypo units) are both single S atoms here
+    n_s = stoich.units.get("S", 0) + stoich.units.get("S0", 0)
+    units += [Atoms("S", positions=[[0, 0, 0]]) for _ in range(n_s)]
     if stoich.units.get("X"):
         units += [Atoms(stoich.halide, positions=[[0, 0, 0]]) for _ in range(stoich.units["X"])]
     if oxygen_fraction > 0:

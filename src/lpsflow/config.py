@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from lpsflow.stoichiometry import ELEMENT_ORDER, solve
+from lpsflow.stoichiometry import ELEMENT_ORDER, SpeciationError, solve, speciate
 from lpsflow.structures import StructureError, check_structure
 
 #: the cheap DFT preset, for tests and demos only (labels are not production quality)
@@ -66,6 +66,8 @@ def check(config: dict) -> None:
             raise ConfigError(f"{where}: give exactly one of 'x' (amorphous) or 'structure' (file)")
         if comp.get("halide_fraction", 0) > 0 and not comp.get("halide"):
             raise ConfigError(f"{where}.halide: required when halide_fraction > 0 (Cl, Br or I)")
+        if has_file and comp.get("speciation"):
+            raise ConfigError(f"{where}.speciation: only for amorphous cells (x), not 'structure'")
         try:
             used |= composition_elements(comp)
         except StructureError as err:
@@ -79,6 +81,8 @@ def check(config: dict) -> None:
                     f"{where}.n_atoms: {comp['n_atoms']} atoms cannot represent x={comp['x']} "
                     f"(closest x={stoich.x:.3f}); use a larger cell"
                 )
+            if comp.get("speciation"):
+                check_speciation(comp, stoich, where)
     sel = config.get("select", {})
     if sel and not sel["trust_lo"] < sel["trust_hi"]:
         raise ConfigError(
@@ -104,6 +108,33 @@ def check(config: dict) -> None:
         order = [el for el in ELEMENT_ORDER if el in tm]
         if list(tm) != order:
             raise ConfigError(f"type_map: must follow the order {list(ELEMENT_ORDER)}, got {tm}")
+
+
+def check_speciation(comp: dict, plain, where: str) -> None:
+    """An explicit anion-unit mix must fit the composition: S, Li+ and charge balance."""
+    fractions = comp["speciation"]
+    key = f"{where}.speciation"
+    total = sum(fractions.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"{key}: fractions of P sum to {total:g}; they must sum to 1")
+    try:
+        speciate(plain.li2s, plain.p2s5, fractions, plain.lix)
+        stoich = solve(
+            comp["x"],
+            comp["n_atoms"],
+            comp.get("halide"),
+            comp.get("halide_fraction", 0.0),
+            speciation=fractions,
+        )
+    except SpeciationError as err:
+        raise ConfigError(f"{key}: {fractions} does not fit x={comp['x']}: {err}") from err
+    if abs(stoich.x - comp["x"]) > 0.02:
+        raise ConfigError(
+            f"{key}: {fractions} cannot be held at x={comp['x']} with about {comp['n_atoms']} "
+            f"atoms (closest x={stoich.x:.3f}); use a larger cell"
+        )
+    if stoich.charge() != 0:
+        raise ConfigError(f"{key}: net charge {stoich.charge()} e (units {stoich.units})")
 
 
 def cp2k_data_dirs(dft: dict) -> list[Path]:

@@ -1,11 +1,18 @@
-"""Production MD with the final model: melt-quenched glass, then NVT runs for Li transport.
+"""Production MD with the final model: a melt-quenched glass (or an NPT-relaxed crystal),
+then at each temperature an NPT stage, NVT at its mean box, and the recorded NVT run.
 
-LAMMPS uses the compressed model for the dynamics and the whole ensemble for the model
-deviation (``pair_style deepmd compressed.pb m1.pb ... out_freq N``), recorded sparsely so
-that a run leaving the trusted region is seen. Transport runs write binary DCD trajectories
-with unwrapped coordinates (``dump dcd`` + ``dump_modify unwrap yes``, sorted by atom ID, in
-the atom order of ``conf.lmp``): ``li.dcd`` (Li group, every ``dump_every`` steps) and
-``all.dcd`` (all atoms, every ``dump_all_every`` steps; collective conductivity, structure).
+The glass density is a result: the quench, an anneal and an averaging stage run at constant
+pressure (``production.pressure``, bar); every run stops with an error if the box volume
+leaves [1/2, 2] x its start (:data:`MAX_VOLUME_RATIO`). LAMMPS uses the compressed model
+for the dynamics and the other members for the model deviation (``pair_style deepmd
+compressed.pb m1.pb ... out_freq N``), recorded sparsely so that a run leaving the trusted
+region is seen. Transport runs write binary DCD trajectories with unwrapped coordinates
+(``dump dcd`` + ``dump_modify unwrap yes``, sorted by atom ID, in the atom order of
+``conf.lmp``): ``li.dcd`` (Li group, every ``dump_every`` steps) and ``all.dcd`` (all atoms,
+every ``dump_all_every`` steps; collective conductivity and the structure over the run).
+
+MD that goes wrong (a LAMMPS error other than the box guard) is not raised: the scripts
+turn LAMMPS' exit status into :func:`run_status`, and the run is untrusted.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from lpsflow.lammps import FS_TO_PS, header
+from lpsflow.lammps import FS_TO_PS, header, run_lammps
 from lpsflow.settings import GlassSettings, RunSettings
 from lpsflow.structures import supercell_repeats
 
@@ -29,46 +36,142 @@ def production_cell(cell: Atoms, n_atoms: int) -> Atoms:
     return big
 
 
-def melt_quench_input(models: list[str], type_map: list[str], settings: GlassSettings) -> str:
-    """Melt at ``melt_temperature`` (K), quench linearly to ``quench_to`` (NVT), write
-    glass.dump; velocities seeded with ``settings.seed``."""
-    s = settings
+def _header(models: list[str], type_map: list[str], devi_every: int, timestep_fs: float) -> str:
+    """The shared LAMMPS header (lpsflow.lammps) with thermo output of volume and density."""
+    thermo = f"thermo          {devi_every}\n"
+    return header(models, type_map, devi_every, timestep_fs) + THERMO + thermo
+
+
+#: the run stops (LAMMPS fix halt, error) if the box volume leaves [1/r, r] x its start
+MAX_VOLUME_RATIO = 2.0
+
+
+def _guard(every: int) -> str:
+    """Stop with an error if the box collapses or explodes (volume ratio to the start)."""
+    r = MAX_VOLUME_RATIO
+    return f"""variable        V equal vol
+variable        V0 equal ${{V}}
+variable        boxbad equal "(v_V > {r}*v_V0) || (v_V < v_V0/{r})"
+fix             guard all halt {every} v_boxbad > 0.5 error hard message yes
+variable        T equal temp
+variable        rho equal density
+variable        P equal press
+variable        Lx equal lx
+variable        Ly equal ly
+variable        Lz equal lz
+"""
+
+
+def _npt_to_mean_box(
+    temperature: float, pressure: float, barostat: str, steps: int, dt: float, log_every: int
+) -> str:
+    """NPT at ``temperature`` (K) and ``pressure`` (bar): half to relax, half averaged; then
+    the box is set to the mean edge lengths (atoms remapped) for the NVT that follows.
+
+    ``barostat`` is ``iso`` (glass) or ``aniso`` (crystal). Temperature, volume, density and
+    pressure go to ``npt.dat`` every ``log_every`` steps; the final box to ``nvt_box.txt``.
+    """
+    relax, average = steps - steps // 2, steps // 2
+    t, p = temperature, pressure
+    return f"""fix             npt all npt temp {t} {t} {100 * dt} {barostat} {p} {p} {1000 * dt}
+fix             nptlog all ave/time {log_every} 1 {log_every} v_T v_V v_rho v_P file npt.dat
+run             {relax}
+fix             meanbox all ave/time 1 1 1 v_Lx v_Ly v_Lz ave running
+run             {average}
+variable        sx equal f_meanbox[1]/lx
+variable        sy equal f_meanbox[2]/ly
+variable        sz equal f_meanbox[3]/lz
+change_box      all x scale ${{sx}} y scale ${{sy}} z scale ${{sz}} remap
+unfix           meanbox
+unfix           nptlog
+unfix           npt
+print           "${{V}} ${{rho}}" file nvt_box.txt
+"""
+
+
+def melt_quench_input(
+    models: list[str],
+    type_map: list[str],
+    settings: GlassSettings,
+    crystal: bool = False,
+    npt: bool = True,
+) -> str:
+    """Glass: melt at ``melt_temperature`` (NVT), quench linearly to ``quench_to`` at
+    ``pressure`` (NPT), anneal there (``anneal_steps``, NPT) and set the box to the volume
+    averaged over ``npt_steps`` more NPT steps; the density is a result of the model.
+
+    Crystal (``crystal=True``): no melt; the cell is relaxed at ``quench_to`` and
+    ``pressure`` (anisotropic NPT, same anneal and averaging). Writes ``glass.dump``.
+    ``npt=False`` is the fallback after a failed NPT: every stage NVT at the start volume.
+    Velocities are seeded with ``settings.seed``.
+    """
+    s, seed = settings, settings.seed
     dt = s.timestep_fs * FS_TO_PS
-    t_melt, t_end, seed = s.melt_temperature, s.quench_to, s.seed
-    return (
-        header(models, type_map, s.devi_every, s.timestep_fs)
-        + THERMO
-        + f"""thermo          {s.devi_every}
-velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
-fix             melt all nvt temp {t_melt} {t_melt} {100 * dt}
+    t_melt, t_end, p = s.melt_temperature, s.quench_to, s.pressure
+    every = s.devi_every
+    tdamp, pdamp = 100 * dt, 1000 * dt
+    barostat = "aniso" if crystal else "iso"
+    ensemble = (
+        (lambda t0, t1: f"npt temp {t0} {t1} {tdamp} {barostat} {p} {p} {pdamp}")
+        if npt
+        else (lambda t0, t1: f"nvt temp {t0} {t1} {tdamp}")
+    )
+    text = _header(models, type_map, every, s.timestep_fs) + _guard(every)
+    if crystal:
+        text += f"velocity        all create {t_end} {seed} dist gaussian mom yes rot yes\n"
+    else:
+        text += f"""velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
+fix             melt all nvt temp {t_melt} {t_melt} {tdamp}
 run             {s.melt_steps}
 unfix           melt
-fix             quench all nvt temp {t_melt} {t_end} {100 * dt}
+fix             quench all {ensemble(t_melt, t_end)}
 run             {s.quench_steps}
-write_dump      all custom glass.dump id type x y z modify sort id
+unfix           quench
 """
-    )
+    text += f"""fix             anneal all {ensemble(t_end, t_end)}
+run             {s.anneal_steps}
+unfix           anneal
+"""
+    if npt and s.npt_steps >= 2:
+        text += _npt_to_mean_box(t_end, p, barostat, s.npt_steps, dt, every)
+    else:
+        text += 'print           "${V} ${rho}" file nvt_box.txt\n'
+    return text + "write_dump      all custom glass.dump id type x y z modify sort id\n"
 
 
 def transport_input(
-    models: list[str], type_map: list[str], settings: RunSettings, temperature: float
+    models: list[str],
+    type_map: list[str],
+    settings: RunSettings,
+    temperature: float,
+    crystal: bool = False,
+    npt: bool = True,
 ) -> str:
-    """Equilibrate at ``temperature`` (K, NVT), then record unwrapped Li (dense) and
-    all-atom (sparse) DCD trajectories.
-
-    Velocities are seeded with ``settings.seed + int(temperature)``.
+    """At ``temperature``: NPT (``npt_steps``, box set to the mean), NVT equilibration, then
+    the recorded NVT run: unwrapped Li positions every ``dump_every`` steps (``li.dcd``) and
+    all atoms, unwrapped, every ``dump_all_every`` steps (``all.dcd``). ``npt=False`` (or
+    ``npt_steps`` below 2) skips the NPT stage: NVT at the start volume. Velocities are
+    seeded with ``settings.seed + int(temperature)``.
     """
-    s = settings
+    s, seed = settings, settings.seed + int(temperature)
     dt = s.timestep_fs * FS_TO_PS
     li = type_map.index("Li") + 1
-    seed = s.seed + int(temperature)
-    return (
-        header(models, type_map, s.devi_every, s.timestep_fs)
-        + THERMO
-        + f"""thermo          {s.devi_every}
-group           li type {li}
+    every = s.devi_every
+    text = (
+        _header(models, type_map, every, s.timestep_fs)
+        + _guard(every)
+        + f"""group           li type {li}
 velocity        all create {temperature} {seed} dist gaussian mom yes rot yes
-fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
+"""
+    )
+    if npt and s.npt_steps >= 2:
+        barostat = "aniso" if crystal else "iso"
+        text += _npt_to_mean_box(temperature, s.pressure, barostat, s.npt_steps, dt, every)
+    else:
+        text += 'print           "${V} ${rho}" file nvt_box.txt\n'
+    return (
+        text
+        + f"""fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
 run             {s.equilibration_steps}
 reset_timestep  0
 dump            li li dcd {s.dump_every} li.dcd
@@ -78,6 +181,75 @@ dump_modify     all unwrap yes
 run             {s.steps}
 """
     )
+
+
+class BoxError(RuntimeError):
+    """The MD box collapsed or exploded (volume left the allowed range): the run is void."""
+
+
+def run_guarded(atoms: Atoms, text: str, type_map: list[str], workdir: Path, **kw) -> int:
+    """:func:`lpsflow.lammps.run_lammps` without raising on LAMMPS errors; the box guard's
+    stop becomes :class:`BoxError`. Returns LAMMPS' exit status."""
+    code = run_lammps(atoms, text, type_map, workdir, check=False, **kw)
+    out = workdir / "stdout.txt"
+    if code != 0 and out.exists() and "Fix halt condition" in out.read_text(errors="replace"):
+        raise BoxError(
+            f"MD in {workdir} stopped: the box volume left [1/{MAX_VOLUME_RATIO:g}, "
+            f"{MAX_VOLUME_RATIO:g}] x its start volume (NPT collapse or explosion; the "
+            "model is outside its data or the pressure is wrong)"
+        )
+    return code
+
+
+def run_npt_or_fallback(
+    atoms: Atoms, make_input, type_map: list[str], workdir: Path, log, **kw
+) -> tuple[str | None, int]:
+    """Run ``make_input(npt=True)``; if its box collapses or explodes, say so in ``log`` and
+    run ``make_input(npt=False)`` (constant volume) instead. Returns the NPT failure (the
+    run's density is then not a result and the run is untrusted) or None, and LAMMPS' exit
+    status of the run kept (see :func:`run_status`; the box guard of the constant-volume
+    run gives a non-zero status, not an exception).
+    """
+    import shutil
+
+    try:
+        return None, run_guarded(atoms, make_input(npt=True), type_map, workdir, **kw)
+    except BoxError as err:
+        log.warning("%s; rerunning at constant volume, run marked untrusted", err)
+        failed = workdir.with_name(workdir.name + "_npt_failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        workdir.rename(failed)
+        try:
+            code = run_guarded(atoms, make_input(npt=False), type_map, workdir, **kw)
+        except BoxError as again:
+            log.warning("%s", again)
+            code = 1
+        return str(err), code
+
+
+def npt_summary(workdir: Path, average_from_step: int = 0) -> dict:
+    """Density statistics of an NPT stage (``npt.dat``, rows after ``average_from_step``)
+    and the box of the NVT that follows (``nvt_box.txt``): angstrom^3, g/cm^3, bar, K.
+    """
+    out: dict = {}
+    npt = workdir / "npt.dat"
+    if npt.exists():
+        data = np.loadtxt(npt, comments="#", ndmin=2)
+        window = data[data[:, 0] > average_from_step]
+        if len(window):
+            out.update(
+                npt_records=int(len(window)),
+                npt_temperature_K=float(window[:, 1].mean()),
+                npt_volume_A3=float(window[:, 2].mean()),
+                npt_density_g_cm3=float(window[:, 3].mean()),
+                npt_density_std_g_cm3=float(window[:, 3].std()),
+                npt_pressure_bar=float(window[:, 4].mean()),
+            )
+    box = workdir / "nvt_box.txt"
+    if box.exists():  # absent when the run died before the NVT stage
+        volume, rho = np.loadtxt(box, ndmin=1)[:2]
+        out.update(nvt_volume_A3=float(volume), nvt_density_g_cm3=float(rho))
+    return out
 
 
 def deviation_summary(model_devi: Path, trust_hi: float) -> dict:
@@ -95,15 +267,23 @@ def deviation_summary(model_devi: Path, trust_hi: float) -> dict:
 
 
 def ensemble_models(manifest_path: str | Path) -> list[str]:
-    """Compressed model first (drives the MD), then every member (for the deviation)."""
+    """The models of ``pair_style deepmd``: each ensemble member exactly once.
+
+    The first drives the MD; the deviation is taken over all listed models. When the
+    manifest holds ``graph_<m>_compressed.pb`` (a compressed copy of member m), it replaces
+    member m (first, as the faster driver); listing both would count member m twice and
+    bias the deviation low.
+    """
     import json
 
     root = Path(manifest_path).parent
     manifest = json.loads(Path(manifest_path).read_text())
     graphs = [m for m in manifest["models"] if m.startswith("graph_") and m.endswith(".pb")]
-    compressed = [m for m in graphs if "compressed" in m]
+    compressed = {m.removesuffix("_compressed.pb") + ".pb": m for m in graphs if "compressed" in m}
     members = [m for m in graphs if "compressed" not in m]
-    return [str((root / m).resolve()) for m in compressed + members]
+    ordered = [compressed[m] for m in members if m in compressed]
+    ordered += [m for m in members if m not in compressed]
+    return [str((root / m).resolve()) for m in ordered]
 
 
 def run_status(workdir: Path, returncode: int, dump: str | None = None) -> dict:

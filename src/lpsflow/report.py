@@ -302,6 +302,111 @@ def plot_teacher_rdfs(dp: dict, teacher: dict) -> str:
                 t = teacher[comp]["rdf"][pair]
                 ax.plot(t["r"], t["g"], "--", color=line[0].get_color(), label=f"{comp} teacher")
             ax.set(title=pair, xlabel="r (Å)", ylabel="g(r)")
+
+
+def measured_densities() -> pd.DataFrame:
+    """Measured glass densities we verified against their source (may be empty)."""
+    return pd.read_csv(Path(__file__).with_name("data") / "measured_density.csv")
+
+
+def composition_x(sample_paths: list[str]) -> dict:
+    """Li2S mole fraction x of each composition: the realised x of a generated cell, or
+    Li / (Li + P) of a crystal (x of a Li2S-P2S5 composition)."""
+    from ase.io import read
+
+    out = {}
+    for path in sample_paths:
+        atoms = read(path)
+        comp = atoms.info.get("composition", Path(path).parent.name)
+        sym = atoms.get_chemical_symbols()
+        n_li, n_p = sym.count("Li"), sym.count("P")
+        out[comp] = float(atoms.info.get("x_realised", n_li / max(n_li + n_p, 1)))
+    return out
+
+
+def density_table(
+    densities: list[dict], npt: list[dict], config: dict, measured: pd.DataFrame
+) -> pd.DataFrame:
+    """Per composition: kind, packing (start) density, the model's NPT density at
+    ``quench_to`` (mean and standard deviation), the NPT density at each transport
+    temperature, and a verified measured density when one matches (g/cm3)."""
+    packing = {c["name"]: c.get("density") for c in config["compositions"]}
+    rows = []
+    for d in densities:
+        comp = d["composition"]
+        row = {
+            "composition": comp,
+            "kind": d.get("kind", "glass"),
+            "packing density": packing.get(comp) if d.get("kind") != "crystal" else None,
+            "start density": d.get("start_density_g_cm3"),
+            f"NPT density at {d.get('temperature_K', '')} K": d.get("npt_density_g_cm3"),
+            "± (std)": d.get("npt_density_std_g_cm3"),
+        }
+        for run in sorted(
+            (r for r in npt if r["composition"] == comp), key=lambda r: r["temperature_K"]
+        ):
+            row[f"{run['temperature_K']:g} K"] = run.get("npt_density_g_cm3")
+        match = measured[measured["composition"] == comp] if len(measured) else measured
+        row["measured (verified)"] = (
+            f"{match['density_g_cm3'].iloc[0]:g} ({match['reference'].iloc[0]})"
+            if len(match)
+            else None
+        )
+        if d.get("npt_failed"):
+            row["note"] = "NPT failed (box guard): packing density kept, not a result"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def structure_runs_table(runs: list[dict], kinds: dict) -> pd.DataFrame:
+    """Structure averaged over each transport run: fraction of P per unit type, S classes,
+    Li-S coordination by S class, change of the units (first vs last third) and the P RMS
+    displacement (angstrom); a verdict that says when a crystal melted or amorphised."""
+    rows = []
+    for r in sorted(runs, key=lambda r: (r["composition"], r["temperature_K"])):
+        kind = kinds.get(r["composition"], "glass")
+        if kind == "crystal":
+            verdict = (
+                "crystal melted or amorphised" if r["framework_flowed"] else "stays crystalline"
+            )
+        else:
+            verdict = "P framework flows (liquid-like)" if r["framework_flowed"] else "glass"
+        if r["units_changed"]:
+            verdict += "; units changed over the run"
+        rows.append(
+            {
+                "composition": r["composition"],
+                "kind": kind,
+                "T (K)": r["temperature_K"],
+                "frames": r["n_frames"],
+                **{f"P in {k}": v for k, v in r["p_fraction"].items()},
+                "S bridging": r["s_fraction"]["bridging"],
+                "S free": r["s_fraction"]["free"],
+                "Li-S terminal": r["li_s"]["terminal"],
+                "Li-S bridging": r["li_s"]["bridging"],
+                "Li-S total": r["li_s"]["total"],
+                "unit change": r["unit_change"],
+                "P switched": r["p_switched_fraction"],
+                "P RMS disp. (Å)": r["p_rms_displacement_A"],
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_run_rdfs(runs: list[dict]) -> str:
+    """Partial RDFs averaged over the frames of each composition's lowest-temperature run."""
+    pairs = ["P-S", "Li-S", "Li-Li", "S-S"]
+    lowest: dict = {}
+    for r in runs:
+        if r["composition"] not in lowest or r["temperature_K"] < lowest[r["composition"]][0]:
+            lowest[r["composition"]] = (r["temperature_K"], r)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    for comp, (temp, r) in sorted(lowest.items()):
+        for ax, pair in zip(axes, pairs, strict=True):
+            if pair in r["rdf"]:
+                ax.plot(r["rdf"][pair]["r"], r["rdf"][pair]["g"], label=f"{comp} {temp:g} K")
+            ax.set(title=f"{pair} (run average)", xlabel="r (Å)", ylabel="g(r)")
     axes[0].legend(fontsize=7)
     return figure_png(fig)
 
@@ -408,6 +513,45 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
         "speed": table_html(by_engine),
         "speed_runs": table_html(speed),
     }
+
+
+def plot_structure_property(cond: pd.DataFrame, runs: list[dict], xs: dict) -> str:
+    """sigma and D against x and against the run-averaged PS4 fraction of P, one series per
+    temperature; error bars: sigma and D standard errors, the PS4 fraction's spread."""
+    ps4 = {(r["composition"], float(r["temperature_K"])): r for r in runs}
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    for temp, g in cond.groupby("temperature_K"):
+        g = g[g["composition"].isin(xs)].copy()
+        g["x"] = g["composition"].map(xs)
+        keys = list(zip(g["composition"], g["temperature_K"].astype(float), strict=True))
+        g["ps4"] = [ps4[k]["p_fraction"]["PS4"] if k in ps4 else np.nan for k in keys]
+        g["ps4_err"] = [ps4[k]["p_fraction_std"]["PS4"] if k in ps4 else np.nan for k in keys]
+        g = g.sort_values("x")
+        for row, (q, err) in enumerate(
+            (("sigma_S_cm", "sigma_err_S_cm"), ("D_cm2_s", "D_err_cm2_s"))
+        ):
+            ok = g[q] > 0
+            axes[row, 0].errorbar(
+                g.loc[ok, "x"], g.loc[ok, q], yerr=g.loc[ok, err], fmt="o-", label=f"{temp:g} K"
+            )
+            axes[row, 1].errorbar(
+                g.loc[ok, "ps4"],
+                g.loc[ok, q],
+                xerr=g.loc[ok, "ps4_err"],
+                yerr=g.loc[ok, err],
+                fmt="o",
+                label=f"{temp:g} K",
+            )
+    for ax in axes.flat:
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    axes[0, 0].set(xlabel="x (Li2S mole fraction)", ylabel="σ (S/cm)", title="σ against x")
+    axes[0, 1].set(
+        xlabel="fraction of P in PS4 (run average)", ylabel="σ (S/cm)", title="σ against PS4"
+    )
+    axes[1, 0].set(xlabel="x (Li2S mole fraction)", ylabel="D (cm²/s)")
+    axes[1, 1].set(xlabel="fraction of P in PS4 (run average)", ylabel="D (cm²/s)")
+    return figure_png(fig)
 
 
 def config_digest(config: dict) -> str:
@@ -560,7 +704,24 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         if c in arr
     ]
     comps = pd.DataFrame(config["compositions"])
+    densities = [json.loads(Path(p).read_text()) for p in inp.get("densities", [])]
+    npt = [json.loads(Path(p).read_text()) for p in inp.get("npt", [])]
+    runs = [json.loads(Path(p).read_text()) for p in inp.get("structure_runs", [])]
+    kinds = {d["composition"]: d.get("kind", "glass") for d in densities}
+    xs = composition_x(inp["samples"])
     return {
+        "densities": table_html(density_table(densities, npt, config, measured_densities())),
+        "structure_runs": table_html(structure_runs_table(runs, kinds)),
+        "crystals": sorted(c for c, k in kinds.items() if k == "crystal"),
+        "melted_crystals": sorted(
+            {
+                f"{r['composition']} at {r['temperature_K']:g} K"
+                for r in runs
+                if kinds.get(r["composition"]) == "crystal" and r["framework_flowed"]
+            }
+        ),
+        "fig_structure_property": plot_structure_property(cond, runs, xs) if runs else None,
+        "fig_run_rdf": plot_run_rdfs(runs) if runs else None,
         "title": "LPS force-field campaign",
         "digest": config_digest(config),
         "type_map": " ".join(type_map),

@@ -228,6 +228,9 @@ class GlassSettings(Part):
     melt_steps: int
     quench_to: float
     quench_steps: int
+    pressure: float
+    anneal_steps: int
+    npt_steps: int
     timestep_fs: float
     devi_every: int
     seed: int
@@ -238,6 +241,8 @@ class RunSettings(Part):
     """One NVT transport run: steps, fs, Li dump, all-atom dump and deviation intervals
     (steps), seed (replica r of a composition uses ``seed + 1000 r``)."""
 
+    pressure: float
+    npt_steps: int
     equilibration_steps: int
     steps: int
     timestep_fs: float

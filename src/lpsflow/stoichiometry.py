@@ -8,17 +8,25 @@ Conventions (documented in config/README.md):
 * ``oxygen_fraction`` is the fraction of the S atoms bound to P that are replaced by O
   (terminal, non-bridging positions of the thiophosphate units), keeping Li and charge.
 
-Speciation (charge is balanced by Li+ exactly, every count is an integer):
+Default speciation (:func:`anion_units`; charge is balanced by Li+ exactly, every count is
+an integer), the simplest P(V) units that fit x:
 
 * x > 3/4: ortho-thiophosphate PS4 3- plus isolated sulfide S 2-;
 * x = 3/4: PS4 3- only (Li3PS4);
 * 2/3 <= x < 3/4: PS4 3- and pyro-thiophosphate P2S7 4- (corner sharing, one bridging S);
 * 1/2 <= x < 2/3: P2S7 4- and the edge-sharing meta-thiodiphosphate P2S6 2-.
 
-Below 2/3 the hypo-thiodiphosphate P2S6 4- (P-P bond, P(IV)) cannot balance Li, P, S and
-charge on the Li2S-P2S5 line (any mix of 4- dimers has Li/P = 2, i.e. x = 2/3), so the
-P2S5-rich side uses the P(V) meta unit P2S6 2- (LiPS3 at x = 1/2). Compositions containing
-P2S6 4- (for example Li4P2S6) enter through a crystal structure file.
+Explicit speciation (:func:`speciate`, the composition's ``speciation`` key): the fractions
+of P in PS4 3-, P2S7 4-, edge-sharing P2S6 2- and hypo-thiodiphosphate P2S6 4- (P-P bond,
+P(IV)) are given, and the sulfur the units do not hold is balanced explicitly: as sulfide
+S 2- (Li2S) for the Li+ charge left over, and as elemental sulfur S0 for the rest. Units of
+P(V) alone never leave S0; each hypo unit leaves exactly one S0, because on the Li2S-P2S5
+line it forms by P2S7 4- -> P2S6 4- + S (the sulfur leaves the anion, P is reduced to
+P(IV)). So P2S6 4- is on the Li2S-P2S5 line wherever Li+ suffices (it holds 2 Li+ per P
+like P2S7 4-: x >= 2/3 alone, below 2/3 mixed with P2S6 2-; Li4P2S6 + S is the x = 2/3
+composition Li4P2S7), and the PS4 fraction can vary at fixed x, e.g. at x = 3/4
+2 PS4 3- = P2S7 4- + S 2- = P2S6 2- + 2 S 2- = P2S6 4- + S0 + S 2-. A mix needing more S or
+Li than the composition holds is rejected.
 """
 
 from __future__ import annotations
@@ -27,13 +35,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 #: charge of each anion unit (e)
-UNIT_CHARGE = {"PS4": -3, "P2S7": -4, "P2S6": -2, "S": -2, "X": -1}
+UNIT_CHARGE = {"PS4": -3, "P2S7": -4, "P2S6": -2, "P2S6_hypo": -4, "S": -2, "S0": 0, "X": -1}
 #: atoms of each unit (X stands for the halide)
 UNIT_ATOMS = {
     "PS4": {"P": 1, "S": 4},
     "P2S7": {"P": 2, "S": 7},
     "P2S6": {"P": 2, "S": 6},
+    "P2S6_hypo": {"P": 2, "S": 6},
     "S": {"S": 1},
+    "S0": {"S": 1},
     "X": {"X": 1},
 }
 #: fixed element order of every type map in the project
@@ -98,18 +108,80 @@ def anion_units(li2s: int, p2s5: int, lix: int = 0) -> dict[str, int]:
     return {u: n for u, n in units.items() if n > 0}
 
 
+#: P-bearing units an explicit speciation may set (fractions of P in each)
+SPECIATION_UNITS = ("PS4", "P2S7", "P2S6", "P2S6_hypo")
+P_PER_UNIT = {"PS4": 1, "P2S7": 2, "P2S6": 2, "P2S6_hypo": 2}
+
+
+class SpeciationError(ValueError):
+    """An explicit anion-unit mix does not fit the composition."""
+
+
+def speciate(li2s: int, p2s5: int, fractions: dict[str, float], lix: int = 0) -> dict[str, int]:
+    """Anion units of a Li2S + b P2S5 + h LiX with the given fractions of P per unit type.
+
+    ``fractions`` maps keys of :data:`SPECIATION_UNITS` to the fraction of all P in that unit
+    (summing to 1). The P counts are rounded to whole units (dimers hold 2 P); the S the
+    units do not hold becomes sulfide S 2- for the Li+ charge left over and elemental S0 for
+    the rest. Raises :class:`SpeciationError` when the units need more S or Li+ than there is.
+    """
+    unknown = sorted(set(fractions) - set(SPECIATION_UNITS))
+    if unknown:
+        raise SpeciationError(f"unknown unit(s) {unknown}; use {list(SPECIATION_UNITS)}")
+    total = sum(fractions.values())
+    if abs(total - 1.0) > 1e-6:
+        raise SpeciationError(f"fractions of P sum to {total:g}, not 1")
+    n_p = 2 * p2s5
+    dimers = {u: int(round(fractions.get(u, 0.0) * n_p / 2)) for u in SPECIATION_UNITS[1:]}
+    while 2 * sum(dimers.values()) > n_p:  # rounding overshoot: trim the most rounded-up
+        u = max(dimers, key=lambda k: 2 * dimers[k] - fractions.get(k, 0.0) * n_p)
+        dimers[u] -= 1
+    units = {"PS4": n_p - 2 * sum(dimers.values()), **dimers}
+    n_li, n_s = 2 * li2s + lix, li2s + 5 * p2s5
+    s_left = n_s - sum(UNIT_ATOMS[u]["S"] * n for u, n in units.items())
+    charge_left = n_li + lix * UNIT_CHARGE["X"] + sum(UNIT_CHARGE[u] * n for u, n in units.items())
+    if s_left < 0:
+        raise SpeciationError(f"the units need {-s_left} more S than the composition holds")
+    if charge_left < 0 or charge_left % 2:
+        raise SpeciationError(
+            f"the units need {-charge_left} more Li+ than the composition holds"
+            if charge_left < 0
+            else "the Li+ left over cannot be balanced by S 2-"
+        )
+    sulfide = charge_left // 2
+    if sulfide > s_left:
+        raise SpeciationError(
+            f"{charge_left} Li+ left over but only {s_left} S to balance them as S 2-"
+        )
+    units.update(S=sulfide, S0=s_left - sulfide)
+    if lix:
+        units["X"] = lix
+    return {u: n for u, n in units.items() if n > 0}
+
+
+def speciation_error(units: dict[str, int], fractions: dict[str, float]) -> float:
+    """Largest difference between realised and requested fractions of P per unit type."""
+    n_p = sum(P_PER_UNIT[u] * units.get(u, 0) for u in SPECIATION_UNITS)
+    return max(
+        abs(P_PER_UNIT[u] * units.get(u, 0) / n_p - fractions.get(u, 0.0)) for u in SPECIATION_UNITS
+    )
+
+
 def solve(
     x: float,
     n_atoms: int,
     halide: str | None = None,
     halide_fraction: float = 0.0,
     tolerance: float = 0.5,
+    speciation: dict[str, float] | None = None,
 ) -> Stoichiometry:
     """Closest integer recipe to ``x`` (and ``halide_fraction``) with about ``n_atoms`` atoms.
 
     Candidates have between (1 - tolerance) and (1 + tolerance) times ``n_atoms`` atoms; the
     one with the smallest composition error wins, ties broken by the atom count closest to
-    the target. Exact when the target is representable in that size range.
+    the target. Exact when the target is representable in that size range. With
+    ``speciation`` (fractions of P per unit, see :func:`speciate`) only recipes that can hold
+    that mix are candidates, and the error of the realised fractions adds to the error.
     """
     if not 0.5 <= x <= 0.9:
         raise ValueError(f"x={x} outside 0.5 <= x <= 0.9")
@@ -125,10 +197,19 @@ def solve(
                 if not lo <= atoms <= hi:
                     continue
                 err = abs(a / (a + b) - x) + abs(h / (a + b + h) - halide_fraction)
+                if speciation:
+                    try:
+                        err += speciation_error(speciate(a, b, speciation, h), speciation)
+                    except SpeciationError:
+                        continue
                 key = (round(err, 9), abs(atoms - n_atoms), atoms)
                 if best_key is None or key < best_key:
                     best_key, best = key, (a, b, h)
     if best is None:
+        if speciation:  # say why: the error of the mix at the closest plain recipe
+            plain = solve(x, n_atoms, halide, halide_fraction, tolerance)
+            speciate(plain.li2s, plain.p2s5, speciation, plain.lix)
         raise ValueError(f"no integer recipe with about {n_atoms} atoms")
     a, b, h = best
-    return Stoichiometry(a, b, h, halide if h else None, anion_units(a, b, h))
+    units = speciate(a, b, speciation, h) if speciation else anion_units(a, b, h)
+    return Stoichiometry(a, b, h, halide if h else None, units)

@@ -67,6 +67,7 @@ def amorphous_cell(composition: dict, replica: int, min_dist: MinDistances) -> A
         composition["n_atoms"],
         halide=composition.get("halide"),
         halide_fraction=composition.get("halide_fraction", 0.0),
+        speciation=composition.get("speciation"),
     )
     seed = int(composition.get("seed", 0)) * 1000 + replica
     atoms = pack(

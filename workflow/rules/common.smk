@@ -187,6 +187,11 @@ def production_runs(name):
     ]
 
 
+def is_crystal(comp):
+    """A composition given as a crystal file (transported as a crystal, never melted)."""
+    return bool(COMPOSITIONS[comp].get("structure"))
+
+
 def transport_results(wildcards):
     return production_runs("transport.json")
 
@@ -240,6 +245,7 @@ def report_inputs(wildcards):
     by summarize_iterations (so this function needs no walk over the checkpoints).
     """
     comps = list(COMPOSITIONS)
+    temps = S.production.temperatures
     return {
         "summary": "results/init/summary.csv",
         "init_failures": "results/init/failures.csv",
@@ -256,6 +262,12 @@ def report_inputs(wildcards):
             f"{glass_dir(c, r)}/melt_quench/model_devi.out"
             for c in comps
             for r in range(S.production.replicas)
+        ],
+        # replica 0 of each composition: densities and structure over each run
+        "densities": [f"{glass_dir(c, 0)}/density.json" for c in comps],
+        "npt": [transport_path(c, 0, t, "npt.json") for c in comps for t in temps],
+        "structure_runs": [
+            transport_path(c, 0, t, "structure.json") for c in comps for t in temps
         ],
         "samples": [sample_path(c, 0) for c in comps],
         **teacher_report_inputs(),

@@ -3,7 +3,7 @@
 # and seeds) under results/production/{comp}/replica_{replica}/.
 
 
-# ---- a melt-quenched glass per composition and replica ----
+# ---- a melt-quenched glass (NPT: its density is a result) or NPT-relaxed crystal, per replica ----
 rule make_glass:
     input:
         manifest="results/model/manifest.json",
@@ -11,6 +11,7 @@ rule make_glass:
     output:
         glass="results/production/{comp}/replica_{replica}/glass.extxyz",
         devi="results/production/{comp}/replica_{replica}/melt_quench/model_devi.out",
+        density="results/production/{comp}/replica_{replica}/density.json",
     log:
         "logs/production/{comp}/replica_{replica}/make_glass.log",
     benchmark:
@@ -21,11 +22,12 @@ rule make_glass:
     params:
         glass=S.production.glass.params(),
         type_map=TYPE_MAP,
+        crystal=lambda wc: is_crystal(wc.comp),
     script:
         "../scripts/make_glass.py"
 
 
-# ---- NVT run at one temperature: unwrapped Li (dense) and all-atom (sparse) DCD trajectories ----
+# ---- NPT, then NVT at its mean box at one temperature: Li (dense) and all atoms (sparse) DCD ----
 rule run_production:
     input:
         manifest="results/model/manifest.json",
@@ -33,6 +35,7 @@ rule run_production:
     output:
         li="results/production/{comp}/replica_{replica}/T{temp}/li.dcd",
         all="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
+        npt="results/production/{comp}/replica_{replica}/T{temp}/npt.json",
         devi="results/production/{comp}/replica_{replica}/T{temp}/model_devi.out",
         status="results/production/{comp}/replica_{replica}/T{temp}/run_status.json",
     log:
@@ -56,6 +59,7 @@ rule analyze_transport:
         all="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
         devi="results/production/{comp}/replica_{replica}/T{temp}/model_devi.out",
         status="results/production/{comp}/replica_{replica}/T{temp}/run_status.json",
+        npt="results/production/{comp}/replica_{replica}/T{temp}/npt.json",
         glass="results/production/{comp}/replica_{replica}/glass.extxyz",
     output:
         transport="results/production/{comp}/replica_{replica}/T{temp}/transport.json",
@@ -186,3 +190,18 @@ rule summarize_teacher:
         "../../envs/analysis.yaml"
     script:
         "../scripts/summarize_teacher.py"
+
+
+# ---- structure averaged over one transport run (all-atom DCD frames) ----
+rule analyze_structure:
+    input:
+        frames="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
+        glass="results/production/{comp}/replica_{replica}/glass.extxyz",
+    output:
+        structure="results/production/{comp}/replica_{replica}/T{temp}/structure.json",
+    log:
+        "logs/production/{comp}/replica_{replica}/T{temp}_structure.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/analyze_structure.py"

@@ -21,11 +21,13 @@ glass = read(snakemake.input.glass)  # atom order of the run (LAMMPS IDs): types
 status = json.load(open(snakemake.input.status))
 failures = [f"run: {status['reason']}"] if status["status"] != "ok" else []
 failures += [glass.info["md_failure"]] if glass.info.get("md_failure") else []
+npt = json.load(open(snakemake.input.npt))
+volume = npt.get("nvt_volume_A3", glass.get_volume())  # the NVT box of the run (A^3)
 try:
     summary, curves = analyze_run(
         snakemake.input.li,
         glass.get_chemical_symbols(),
-        glass.get_volume(),
+        volume,
         float(snakemake.wildcards.temp),
         fit.dump_every * step_ps,
         all_path=snakemake.input.all,
@@ -50,6 +52,9 @@ result = {
     "replica": int(snakemake.wildcards.replica),
     **summary,
     **devi,
+    "volume_A3": volume,
+    "nvt_density_g_cm3": npt.get("nvt_density_g_cm3"),
+    "npt_failed": npt.get("npt_failed"),
     "md_failure": "; ".join(failures),
     "untrusted": bool(failures) or not devi["untrusted_fraction"] == 0,
 }

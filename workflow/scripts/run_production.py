@@ -1,6 +1,7 @@
-"""Adapter: one NVT transport run of a glass replica (lpsflow.production).
+"""Adapter: one transport run of a glass replica: NPT, NVT at the mean box, recorded NVT
+(lpsflow.production).
 
-A run that goes wrong is not an error: status.json says what happened, the Li positions
+A run that goes wrong is not an error: run_status.json says what happened, the Li positions
 and deviations written before it are kept, and the analysis marks the run untrusted.
 """
 
@@ -12,33 +13,52 @@ from pathlib import Path
 from ase.io import read
 
 from lpsflow.joblog import to_file
-from lpsflow.lammps import run_lammps
-from lpsflow.production import ensemble_models, run_status, transport_input
+from lpsflow.production import (
+    ensemble_models,
+    npt_summary,
+    run_npt_or_fallback,
+    run_status,
+    transport_input,
+)
 from lpsflow.settings import RunSettings, Settings
 
 log = to_file(snakemake.log[0])
 command = Settings.from_config(snakemake.config).explore.command  # LAMMPS: execution
 p = snakemake.params
+replica = int(snakemake.wildcards.replica)
 run = RunSettings.from_params(p.run)
+run = replace(run, seed=run.seed + 1000 * replica)  # own seeds per replica (+ T in the input)
 temperature = float(snakemake.wildcards.temp)
 workdir = Path(snakemake.output.devi).parent / "md"
 models = ensemble_models(snakemake.input.manifest)
-replica = int(snakemake.wildcards.replica)
-run = replace(run, seed=run.seed + 1000 * replica)  # own seeds per replica (+ T in the input)
-text = transport_input(models, p.type_map, run, temperature)
+glass = read(snakemake.input.glass)
+crystal = glass.info.get("kind") == "crystal"
+
+
+def make_input(npt: bool) -> str:
+    return transport_input(models, p.type_map, run, temperature, crystal, npt)
+
+
 log.info("%s replica %d at %s K: %s", snakemake.wildcards.comp, replica, temperature, run)
-code = run_lammps(
-    read(snakemake.input.glass),
-    text,
-    p.type_map,
-    workdir,
-    threads=snakemake.threads,
-    command=command,
-    check=False,
+npt_failed, code = run_npt_or_fallback(
+    glass, make_input, p.type_map, workdir, log, threads=snakemake.threads, command=command
 )
 status = run_status(workdir, code)
+if npt_failed:  # NVT at the glass volume instead: the run is untrusted
+    status.update(status="failed", reason="; ".join(filter(None, [status["reason"], npt_failed])))
 if status["status"] != "ok":
     log.warning("MD went wrong (the run is untrusted): %s", status["reason"])
+state = {
+    "composition": snakemake.wildcards.comp,
+    "replica": replica,
+    "temperature_K": temperature,
+    "pressure_bar": run.pressure,
+    "kind": "crystal" if crystal else "glass",
+    **npt_summary(workdir, run.npt_steps - run.npt_steps // 2),
+    "npt_failed": npt_failed,
+}
+log.info("%s", state)
+json.dump(state, open(snakemake.output.npt, "w"), indent=1)
 for name, output in [
     ("li.dcd", snakemake.output.li),  # atom order of the glass (LAMMPS IDs)
     ("all.dcd", snakemake.output.all),
