@@ -191,7 +191,9 @@ def test_md_killed_half_way_keeps_frames_and_restarts_from_trusted(local_campaig
         start = read(res / "sample" / "LPS75" / "replica_0.extxyz")
         assert status["restart"].startswith("start frame")
         assert np.allclose(final.positions, start.positions)
-    conf = read(res / "iter_001/explore/LPS75/job_0/conf.lmp", format="lammps-data", style="atomic")
+    conf = read(
+        res / "iter_001/explore/LPS75/job_0/conf.lmp", format="lammps-data", atom_style="atomic"
+    )
     assert np.allclose(conf.get_positions(wrap=True), final.get_positions(wrap=True), atol=1e-4)
     assert (res / "iter_001" / "select" / "verdict.json").exists()
 
