@@ -41,17 +41,26 @@ def demo_config() -> dict:
     return validated(yaml.safe_load((REPO / "config" / "demo.yaml").read_text()))
 
 
-@pytest.fixture
-def cheap_dft(tmp_path) -> dict:
-    """Cheap-preset CP2K settings with a private store (fast, not production quality)."""
+def make_cheap_dft(store: Path) -> dict:
+    """Cheap-preset CP2K settings with the store ``store`` (fast, not production quality)."""
     config = validated({"compositions": [{"name": "a", "x": 0.75, "n_atoms": 16}]})
     dft = resolve_dft({**config["dft"], "preset": "cheap", "dispersion": "none"})
-    dft.update(store=str(tmp_path / "store"), timeout_s=300)
+    dft.update(store=str(store), timeout_s=300)
     return dft
 
 
 @pytest.fixture
+def cheap_dft(tmp_path) -> dict:
+    """Cheap-preset CP2K settings with a private store (fast, not production quality)."""
+    return make_cheap_dft(tmp_path / "store")
+
+
+@pytest.fixture
 def li3ps4_8() -> Atoms:
+    return make_li3ps4_8()
+
+
+def make_li3ps4_8() -> Atoms:
     """One Li3PS4 formula unit (8 atoms) in a 6.5 angstrom cube: PS4 3- with 3 Li+ near S."""
     unit = ps4()
     atoms = Atoms("PS4", positions=unit.positions + 3.25, cell=[6.5] * 3, pbc=True)
