@@ -59,7 +59,9 @@ def test_aimd_frames_enter_the_store(aimd_run, cheap_dft_module):
     assert all(f["status"] == "ok" for f in frames)
     folder = store.root / "aimd" / run["key"][:2] / run["key"]
     # the labels equal what dpdata (cp2kdata's cp2k/aimd_output) reads from the same run
-    ref = dpdata.LabeledSystem(str(folder), fmt="cp2k/aimd_output", cp2k_output_name=str(folder / "cp2k.out"))
+    ref = dpdata.LabeledSystem(
+        str(folder), fmt="cp2k/aimd_output", cp2k_output_name=str(folder / "cp2k.out")
+    )
     assert len(ref) == 3
     for i, frame in enumerate(frames):
         label = dpdata.LabeledSystem(str(store.label_path(frame["key"])), fmt="deepmd/npy")

@@ -71,11 +71,11 @@ def md_input(atoms: Atoms, settings: dict, md: AimdSettings) -> str:
     text = input_text(atoms, settings)
     edits = {
         "RUN_TYPE ENERGY_FORCE": f"RUN_TYPE MD\n  SEED {md.seed}",
-        "    &FORCES ON\n    &END FORCES": f"    &FORCES ON\n      {_each(md.every)}\n    &END FORCES",
-        "    &STRESS_TENSOR ON\n    &END STRESS_TENSOR": (
-            f"    &STRESS_TENSOR ON\n      {_each(md.every)}\n    &END STRESS_TENSOR"
-        ),
     }
+    for section in ("FORCES", "STRESS_TENSOR"):  # FORCE_EVAL printouts every n-th step
+        edits[f"    &{section} ON\n    &END {section}"] = (
+            f"    &{section} ON\n      {_each(md.every)}\n    &END {section}"
+        )
     for old, new in edits.items():
         if old not in text:
             raise ValueError(f"CP2K input template changed: {old.split()[0]} not found")
@@ -248,7 +248,7 @@ def _execute(settings: dict, workdir: Path, threads: int, timeout_s: float) -> t
 
 
 def run_outcome(workdir: Path, returncode: int | None, timed_out: bool) -> str:
-    """"" if the run ended normally, else why it stopped early (timeout, crash)."""
+    """ "" if the run ended normally, else why it stopped early (timeout, crash)."""
     if timed_out:
         return "timeout"
     output = workdir / OUTPUT
@@ -272,7 +272,9 @@ def store_frames(
         snap = Atoms(symbols, positions=frame["coords"], cell=atoms.cell, pbc=True)
         key = frame_key(snap, physics)
         if system is None:
-            out.append({"step": frame["step"], "key": key, "status": "failed", "reason": frame["reason"]})
+            out.append(
+                {"step": frame["step"], "key": key, "status": "failed", "reason": frame["reason"]}
+            )
             continue
         old = store.record(key)
         if old is None or old["status"] != "ok" or not store.verify(key):

@@ -126,7 +126,9 @@ def read_systems(entry: dict) -> list[dpdata.LabeledSystem]:
 
         with h5py.File(path, "r") as fh:
             groups = []
-            fh.visititems(lambda name, obj: groups.append(name) if name.endswith("type.raw") else None)
+            fh.visititems(
+                lambda name, obj: groups.append(name) if name.endswith("type.raw") else None
+            )
         if not groups:
             raise ValueError(f"no deepmd/hdf5 system (type.raw) in {path}")
         names = [g[: -len("type.raw")].rstrip("/") for g in sorted(groups)]
@@ -153,7 +155,9 @@ def _summary(fmt: str, path: str, stride: int, cp2k_output: str, mtime: float) -
     )
     return {
         "n_frames": sum(len(s) for s in systems),
-        "elements": sorted({n for s in systems for n, c in zip(s["atom_names"], s["atom_numbs"], strict=True) if c}),
+        "elements": sorted(
+            {n for s in systems for n, c in zip(s["atom_names"], s["atom_numbs"], strict=True) if c}
+        ),
         "virials": all("virials" in s.data for s in systems),
     }
 
@@ -163,7 +167,11 @@ def summary(entry: dict) -> dict:
     path = Path(entry["path"])
     mtime = path.stat().st_mtime if path.exists() else 0.0
     return _summary(
-        entry["format"], str(path), int(entry.get("stride", 1)), entry.get("cp2k_output") or "", mtime
+        entry["format"],
+        str(path),
+        int(entry.get("stride", 1)),
+        entry.get("cp2k_output") or "",
+        mtime,
     )
 
 
