@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -150,9 +151,17 @@ def read_systems(entry: dict) -> list[dpdata.LabeledSystem]:
 
 @functools.lru_cache(maxsize=64)
 def _summary(fmt: str, path: str, stride: int, cp2k_output: str, mtime: float) -> dict:
-    systems = read_systems(
-        {"format": fmt, "path": path, "stride": stride, "cp2k_output": cp2k_output or None}
-    )
+    # dpdata loads its plugins on first use; cp2kdata's calls logging.basicConfig, whose
+    # root handler would prefix every later message of the calling process (Snakemake's)
+    before = list(logging.root.handlers)
+    try:
+        systems = read_systems(
+            {"format": fmt, "path": path, "stride": stride, "cp2k_output": cp2k_output or None}
+        )
+    finally:
+        for handler in logging.root.handlers[:]:
+            if handler not in before:
+                logging.root.removeHandler(handler)
     return {
         "n_frames": sum(len(s) for s in systems),
         "elements": sorted(

@@ -21,6 +21,7 @@ import math  # noqa: E402
 
 from lpsflow import config as lpsconfig  # noqa: E402
 from lpsflow.exploration import schedule_jobs  # noqa: E402
+from lpsflow.importing import dft_theory, theory_label  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -35,6 +36,8 @@ DFT = lpsconfig.resolve_dft(config["dft"])
 N_MODELS = config["train"]["n_models"]
 MAX_ITERATIONS = config["loop"]["max_iterations"]
 EXPLORE_JOBS = schedule_jobs(config["explore"]["schedule"])
+IMPORTS = {entry["name"]: entry for entry in lpsconfig.imports(config)}
+INIT_METHOD = config["init"]["method"]
 
 
 # light table work runs where snakemake runs, never as a cluster job
@@ -52,6 +55,7 @@ wildcard_constraints:
     iter=r"\d{3}",
     model=r"\d+",
     temp=r"[0-9.]+",
+    imp="|".join(IMPORTS) or "no-imports",
 
 
 # ---- paths ----
@@ -69,11 +73,30 @@ def replicas_of(wildcards):
     return [sample_path(wildcards.comp, r) for r in range(comp["replicas"])]
 
 
+def aimd_manifest(comp, replica):
+    return f"results/init/{comp}/aimd/replica_{replica}.csv"
+
+
+def import_table(name):
+    return f"results/init/import/{name}/labels.csv"
+
+
 def batches_of(wildcards):
+    """Manifests of a composition's initial labels: perturbed-frame batches and/or AIMD runs."""
     comp = COMPOSITIONS[wildcards.comp]
-    return [
+    manifests = [
         batch_manifest(wildcards.comp, b)
         for b in range(lpsconfig.n_batches(config, comp))
+    ]
+    if INIT_METHOD in ("aimd", "both"):
+        manifests += [aimd_manifest(wildcards.comp, r) for r in range(comp["replicas"])]
+    return manifests
+
+
+def init_tables():
+    """Label tables of the initial data: every composition's, then every import's."""
+    return expand("results/init/{comp}/labels.csv", comp=COMPOSITIONS) + [
+        import_table(name) for name in IMPORTS
     ]
 
 
@@ -95,7 +118,7 @@ def models_of(wildcards):
 
 def labels_before(wildcards):
     """Label tables that feed the training data of iteration ``iter``."""
-    init = expand("results/init/{comp}/labels.csv", comp=COMPOSITIONS)
+    init = init_tables()
     earlier = [
         f"results/iter_{it(j)}/label/labels.csv" for j in range(int(wildcards.iter))
     ]

@@ -1,4 +1,5 @@
-"""Adapter: per-composition counts of labelled and failed frames, and the failure list."""
+"""Adapter: per-composition counts of labelled and failed frames, the failure list, and the
+labelled frames per level of theory (computed here or imported)."""
 
 import pandas as pd
 
@@ -20,3 +21,18 @@ summary = (
 summary.to_csv(snakemake.output.summary, index=False)
 table[table["status"] != "ok"].to_csv(snakemake.output.failures, index=False)
 log.info("\n%s", summary.to_string(index=False))
+
+# frames per level of theory: imported tables name theirs; the rest are this campaign's dft
+for column, default in (("source", "perturb"), ("theory", snakemake.params.theory)):
+    if column not in table:
+        table[column] = default
+    table[column] = table[column].fillna(default)
+theory = (
+    table[table["status"] == "ok"]
+    .groupby(["theory", "source", "composition"])
+    .size()
+    .rename("frames")
+    .reset_index()
+)
+theory.to_csv(snakemake.output.theory, index=False)
+log.info("labelled frames per level of theory:\n%s", theory.to_string(index=False))
