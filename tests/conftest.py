@@ -15,8 +15,10 @@ import yaml
 from ase import Atoms
 from snakemake.utils import validate
 
+from lpsflow.aimd import AimdSettings, aimd_frames
 from lpsflow.anions import ps4
 from lpsflow.config import resolve_dft
+from lpsflow.store import LabelStore
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -129,3 +131,24 @@ def local_campaign(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("local_campaign")
     run_workflow(root, tiny_campaign(), env={"CP2K_CALL_LOG": str(root / "calls.txt")})
     return root
+
+
+#: settings of the one real AIMD run shared by the tests (8 atoms, 4 steps, cheap preset)
+AIMD_SETTINGS = AimdSettings(steps=4, every=2, temperature=600, seed=3)
+
+
+@pytest.fixture(scope="session")
+def aimd_run(tmp_path_factory):
+    """One real CP2K AIMD run of the 8-atom Li3PS4 cell into a fresh store (frames 0, 2, 4).
+
+    Returns (starting atoms, store, per-frame results, run record, dft settings); the run
+    folder (CP2K input, log, -pos-1.xyz, -frc-1.xyz) is store.root/aimd/<key[:2]>/<key>.
+    """
+    if shutil.which("cp2k.psmp") is None:
+        pytest.skip("cp2k.psmp not installed (make setup installs it)")
+    dft = make_cheap_dft(tmp_path_factory.mktemp("aimd") / "store")
+    store = LabelStore(dft["store"])
+    atoms = make_li3ps4_8()
+    atoms.info.update(composition="LPS75", replica=0)
+    frames, run = aimd_frames(atoms, dft, AIMD_SETTINGS, store, threads=1)
+    return atoms, store, frames, run, dft

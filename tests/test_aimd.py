@@ -7,14 +7,12 @@ import shutil
 import dpdata
 import numpy as np
 import pytest
-from conftest import make_cheap_dft, make_li3ps4_8, needs_cp2k
+from conftest import AIMD_SETTINGS as MD
+from conftest import needs_cp2k
 
-from lpsflow.aimd import AimdSettings, aimd_frames, md_input, parse_run, read_xyz_blocks
+from lpsflow.aimd import aimd_frames, md_input, parse_run, read_xyz_blocks
 from lpsflow.dft import get_engine
 from lpsflow.labeling import label_frame
-from lpsflow.store import LabelStore
-
-MD = AimdSettings(steps=4, every=2, temperature=600, seed=3)
 
 
 def test_md_input_prints_every_n_steps(cheap_dft, li3ps4_8):
@@ -33,27 +31,10 @@ def test_truncated_xyz_keeps_complete_blocks(tmp_path):
     assert [b[0] for b in blocks] == [0, 2] and blocks[1][3].shape == (2, 3)
 
 
-@pytest.fixture(scope="module")
-def cheap_dft_module(tmp_path_factory) -> dict:
-    return make_cheap_dft(tmp_path_factory.mktemp("aimd") / "store")
-
-
-@pytest.fixture(scope="module")
-def aimd_run(cheap_dft_module):
-    """One real 4-step AIMD run (8 atoms, cheap preset) into a fresh store."""
-    if shutil.which("cp2k.psmp") is None:
-        pytest.skip("cp2k.psmp not installed")
-    store = LabelStore(cheap_dft_module["store"])
-    atoms = make_li3ps4_8()
-    atoms.info.update(composition="LPS75", replica=0)
-    frames, run = aimd_frames(atoms, cheap_dft_module, MD, store, threads=1)
-    return atoms, store, frames, run
-
-
 @pytest.mark.slow
 @needs_cp2k()
-def test_aimd_frames_enter_the_store(aimd_run, cheap_dft_module):
-    atoms, store, frames, run = aimd_run
+def test_aimd_frames_enter_the_store(aimd_run):
+    atoms, store, frames, run, cheap_dft_module = aimd_run
     assert run["status"] == "complete" and not run["reused"]
     assert [f["step"] for f in frames] == [0, 2, 4]
     assert all(f["status"] == "ok" for f in frames)
@@ -83,7 +64,7 @@ def test_aimd_frames_enter_the_store(aimd_run, cheap_dft_module):
 @needs_cp2k()
 def test_crashed_run_keeps_frames_written_before(aimd_run, tmp_path):
     """Cut the run's files as a crash during step 4 leaves them: frames 0 and 2 remain."""
-    atoms, store, frames, run = aimd_run
+    atoms, store, frames, run, _ = aimd_run
     folder = store.root / "aimd" / run["key"][:2] / run["key"]
     crash = tmp_path / "crash"
     shutil.copytree(folder, crash)

@@ -165,7 +165,12 @@ def _summary(fmt: str, path: str, stride: int, cp2k_output: str, mtime: float) -
     return {
         "n_frames": sum(len(s) for s in systems),
         "elements": sorted(
-            {n for s in systems for n, c in zip(s["atom_names"], s["atom_numbs"], strict=True) if c}
+            {
+                str(n)
+                for s in systems
+                for n, c in zip(s["atom_names"], s["atom_numbs"], strict=True)
+                if c
+            }
         ),
         "virials": all("virials" in s.data for s in systems),
     }
