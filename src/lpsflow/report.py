@@ -208,6 +208,12 @@ def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> 
     return figure_png(fig)
 
 
+def theory_table(path: str | Path) -> pd.DataFrame:
+    """Labelled initial frames per level of theory, source (perturb, aimd, import:<name>) and
+    composition (``results/init/theory.csv``)."""
+    return pd.read_csv(path).sort_values(["theory", "source", "composition"])
+
+
 def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -309,7 +315,10 @@ def build_context(inp, config: dict, type_map: list[str], store: str) -> dict:
         if c in arr
     ]
     comps = pd.DataFrame(config["compositions"])
+    theory = theory_table(inp["theory"]) if "theory" in inp.keys() else None
     return {
+        "theory": table_html(theory) if theory is not None else None,
+        "n_theories": int(theory["theory"].nunique()) if theory is not None else 0,
         "title": "LPS force-field campaign",
         "digest": config_digest(config),
         "type_map": " ".join(type_map),

@@ -228,6 +228,7 @@ def report_inputs(wildcards):
     return {
         "summary": "results/init/summary.csv",
         "init_failures": "results/init/failures.csv",
+        "theory": "results/init/theory.csv",
         "iterations": "results/loop/iterations.csv",
         "manifest": "results/model/manifest.json",
         "parity": "results/model/parity.csv",
