@@ -222,3 +222,21 @@ def test_config_example_is_valid():
         {"compositions": [{"name": "LPS75", "x": 0.75, "n_atoms": 16}], "init": example}
     )
     validated(config)
+
+
+def test_report_shows_the_mix_of_theories(tmp_path):
+    from lpsflow.report import render, table_html, theory_table
+
+    rows = [
+        ("PBE SZV-MOLOPT-SR-GTH GTH-PBE 250/40 Ry", "perturb", "LPS75", 3),
+        ("PBE+D3 DZVP-MOLOPT-SR-GTH 400 Ry", "import:my_aimd", "LPS75", 5),
+    ]
+    pd.DataFrame(rows, columns=["theory", "source", "composition", "frames"]).to_csv(
+        tmp_path / "theory.csv", index=False
+    )
+    table = theory_table(tmp_path / "theory.csv")
+    context = {"theory": table_html(table), "n_theories": 2}
+    html = render(context, "theory.html.j2")  # the report's section (included there)
+    assert "mix 2 levels of theory" in html and "import:my_aimd" in html
+    one = render({"theory": table_html(table.iloc[:1]), "n_theories": 1}, "theory.html.j2")
+    assert "share one level of theory" in one and "levels of theory (imports" not in one

@@ -21,13 +21,13 @@ CHEAP = {
 
 
 def campaign(import_dir) -> dict:
-    """Li2S crystal (12 atoms) and an 8-atom Li3PS4 glass cell; initial data from one
+    """Li2S crystal (12 atoms) and a 16-atom Li3PS4 glass cell; initial data from one
     perturbed frame and a 2-step AIMD (frames 0 and 2) of each cell, plus imported frames;
     one loop iteration with 2 tiny models."""
     config = tiny_campaign()
     config["compositions"] = [
         {"name": "Li2S", "structure": str(crystal_path("Li2S")), "n_atoms": 12, "replicas": 1},
-        {"name": "LPS75", "x": 0.75, "n_atoms": 8, "replicas": 1},
+        {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
     ]
     config["init"] = {
         "method": "both",

@@ -25,12 +25,26 @@ import os
 import time
 from pathlib import Path
 
-import dpdata
 import numpy as np
 from ase import Atoms
 from ase.io import write
 
 from lpsflow.store import LabelStore, checksums, frame_key
+
+
+def _without_new_root_handlers(before: list) -> None:
+    """Drop root logging handlers added since ``before``: dpdata loads its plugins on import,
+    and cp2kdata's calls ``logging.basicConfig``, whose handler would prefix every later
+    message of the process that imports this module (Snakemake's included)."""
+    for handler in logging.root.handlers[:]:
+        if handler not in before:
+            logging.root.removeHandler(handler)
+
+
+_handlers = list(logging.root.handlers)
+import dpdata  # noqa: E402
+
+_without_new_root_handlers(_handlers)
 
 TESTED_FORMATS = ("deepmd/npy", "deepmd/hdf5", "extxyz", "cp2k/aimd_output")
 
@@ -151,17 +165,13 @@ def read_systems(entry: dict) -> list[dpdata.LabeledSystem]:
 
 @functools.lru_cache(maxsize=64)
 def _summary(fmt: str, path: str, stride: int, cp2k_output: str, mtime: float) -> dict:
-    # dpdata loads its plugins on first use; cp2kdata's calls logging.basicConfig, whose
-    # root handler would prefix every later message of the calling process (Snakemake's)
     before = list(logging.root.handlers)
     try:
         systems = read_systems(
             {"format": fmt, "path": path, "stride": stride, "cp2k_output": cp2k_output or None}
         )
     finally:
-        for handler in logging.root.handlers[:]:
-            if handler not in before:
-                logging.root.removeHandler(handler)
+        _without_new_root_handlers(before)
     return {
         "n_frames": sum(len(s) for s in systems),
         "elements": sorted(

@@ -218,11 +218,11 @@ def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def render(context: dict) -> str:
+def render(context: dict, template: str = "report.html.j2") -> str:
     env = Environment(
         loader=PackageLoader("lpsflow", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
-    return env.get_template("report.html.j2").render(**context)
+    return env.get_template(template).render(**context)
 
 
 def expected_units(sample_paths: list[str]) -> dict:
