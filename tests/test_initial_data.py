@@ -21,18 +21,17 @@ CHEAP = {
 
 
 def campaign(import_dir) -> dict:
-    """Li2S crystal (12 atoms) and a 16-atom Li3PS4 glass cell; initial data from one
-    perturbed frame and a 2-step AIMD (frames 0 and 2) of each cell, plus imported frames;
-    one loop iteration with 2 tiny models."""
+    """Li2S crystal (12 atoms) and a 16-atom Li3PS4 glass cell; initial data from a 1-step
+    AIMD of each cell (frames 0 and 1) plus imported frames; one loop iteration with 2 tiny
+    models."""
     config = tiny_campaign()
     config["compositions"] = [
         {"name": "Li2S", "structure": str(crystal_path("Li2S")), "n_atoms": 12, "replicas": 1},
         {"name": "LPS75", "x": 0.75, "n_atoms": 16, "replicas": 1},
     ]
     config["init"] = {
-        "method": "both",
-        "n_perturb": 1,
-        "aimd": {"steps": 2, "every": 2, "temperature": 600, "seed": 1},
+        "method": "aimd",
+        "aimd": {"steps": 1, "every": 1, "temperature": 600, "seed": 1},
         "import": [
             {
                 "name": "li3ps4_aimd",
@@ -60,13 +59,13 @@ def test_crystal_aimd_and_imports_reach_training(aimd_run, tmp_path):
     targets = ["results/init/summary.csv", "results/iter_000/select/verdict.json"]
     run_workflow(tmp_path, config, *targets, env={"CP2K_CALL_LOG": str(calls)})
     res = tmp_path / "results"
-    # one CP2K run per perturbed frame and one per AIMD run
-    assert len(calls.read_text().splitlines()) == 4
+    # one CP2K run per AIMD run, no single points (init.method: aimd)
+    assert len(calls.read_text().splitlines()) == 2
+    assert not list(res.glob("init/*/frames.extxyz"))
     labels = {c: pd.read_csv(res / "init" / c / "labels.csv") for c in ("Li2S", "LPS75")}
     for table in labels.values():
-        aimd = table[table["source"] == "aimd"]
-        assert sorted(aimd["frame"]) == [0, 2] and (aimd["status"] == "ok").all()
-        assert (table["status"] == "ok").sum() == 3  # 1 perturbed + 2 AIMD frames
+        assert (table["source"] == "aimd").all() and sorted(table["frame"]) == [0, 1]
+        assert (table["status"] == "ok").all()
     store = LabelStore(res / "store")
     li2s = dpdata.LabeledSystem(
         str(
@@ -83,9 +82,9 @@ def test_crystal_aimd_and_imports_reach_training(aimd_run, tmp_path):
     assert set(labels["Li2S"].loc[labels["Li2S"]["status"] == "ok", "key"]) <= set(data["key"])
     theory = pd.read_csv(res / "init" / "theory.csv")
     assert theory["theory"].nunique() == 1  # the import declares the campaign's own level
-    assert set(theory["source"]) == {"perturb", "aimd", "import:li3ps4_aimd"}
+    assert set(theory["source"]) == {"aimd", "import:li3ps4_aimd"}
     summary = pd.read_csv(res / "init" / "summary.csv").set_index("composition")
-    assert summary.loc["LPS75", "labelled"] == 6 and summary.loc["Li2S", "labelled"] == 3
+    assert summary.loc["LPS75", "labelled"] == 5 and summary.loc["Li2S", "labelled"] == 2
     assert (res / "iter_000" / "select" / "verdict.json").exists()
     # a second run has nothing to do and computes nothing
     proc = run_workflow(tmp_path, config, *targets, "-n", env={"CP2K_CALL_LOG": str(calls)})
@@ -109,3 +108,21 @@ def test_import_error_stops_workflow_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "init.import[0] (my_aimd).path: no/such/folder does not exist" in proc.stderr
     assert not (tmp_path / "results" / "sample").exists()
+
+
+def test_both_methods_plan_perturbed_and_aimd_jobs(tmp_path):
+    """init.method: both labels the perturbed frames and runs one AIMD per starting cell."""
+    config = shipped("config.yaml")  # 2 compositions x 2 replicas
+    counts = {}
+    for method in ("perturb", "aimd", "both"):
+        config["init"] = {"method": method, "n_perturb": 5}
+        proc = run_workflow(tmp_path, config, "-n", "--quiet", "rules")
+        rows = [ln.split() for ln in proc.stdout.splitlines()]
+        counts[method] = {
+            r[0]: r[1]
+            for r in rows
+            if len(r) == 2 and r[1].isdigit() and r[0].startswith(("aimd", "label", "pert"))
+        }
+    assert "aimd_init" not in counts["perturb"] and counts["perturb"]["label_batch"] == "2"
+    assert counts["aimd"] == {"aimd_init": "4"}
+    assert counts["both"] == {"aimd_init": "4", "label_batch": "2", "perturb_structures": "2"}
