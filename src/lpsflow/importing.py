@@ -41,10 +41,15 @@ def _without_new_root_handlers(before: list) -> None:
             logging.root.removeHandler(handler)
 
 
-_handlers = list(logging.root.handlers)
-import dpdata  # noqa: E402
+def _dpdata():
+    """dpdata, imported on first use (it loads every plugin: about a second, which the
+    workflow's parse of a config without imports should not pay)."""
+    before = list(logging.root.handlers)
+    import dpdata
 
-_without_new_root_handlers(_handlers)
+    _without_new_root_handlers(before)
+    return dpdata
+
 
 TESTED_FORMATS = ("deepmd/npy", "deepmd/hdf5", "extxyz", "cp2k/aimd_output")
 
@@ -126,8 +131,10 @@ def cp2k_log(folder: Path, name: str | None) -> Path:
     return logs[0]
 
 
-def read_systems(entry: dict) -> list[dpdata.LabeledSystem]:
-    """Every labelled system of an entry, ``stride`` applied (units converted by dpdata)."""
+def read_systems(entry: dict) -> list:
+    """Every labelled system (``dpdata.LabeledSystem``) of an entry, ``stride`` applied
+    (units converted by dpdata)."""
+    dpdata = _dpdata()
     fmt, path = entry["format"], Path(entry["path"])
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
@@ -264,7 +271,7 @@ def import_physics(theory: dict) -> dict:
     return {"engine": "import", **canonical_theory(theory)}
 
 
-def frame_atoms(system: dpdata.LabeledSystem, i: int) -> Atoms:
+def frame_atoms(system, i: int) -> Atoms:
     """Frame ``i`` of a system as periodic ASE Atoms (no calculator)."""
     names = np.asarray(system["atom_names"])[system["atom_types"]]
     return Atoms(
