@@ -15,8 +15,10 @@ import yaml
 from ase import Atoms
 from snakemake.utils import validate
 
+from lpsflow.aimd import AimdSettings, aimd_frames
 from lpsflow.anions import ps4
 from lpsflow.config import resolve_dft
+from lpsflow.store import LabelStore
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -44,17 +46,26 @@ def demo_config() -> dict:
     return validated(yaml.safe_load((REPO / "config" / "demo.yaml").read_text()))
 
 
-@pytest.fixture
-def cheap_dft(tmp_path) -> dict:
-    """Cheap-preset CP2K settings with a private store (fast, not production quality)."""
+def make_cheap_dft(store: Path) -> dict:
+    """Cheap-preset CP2K settings with the store ``store`` (fast, not production quality)."""
     config = validated({"compositions": [{"name": "a", "x": 0.75, "n_atoms": 16}]})
     dft = resolve_dft({**config["dft"], "preset": "cheap", "dispersion": "none"})
-    dft.update(store=str(tmp_path / "store"), timeout_s=300)
+    dft.update(store=str(store), timeout_s=300)
     return dft
 
 
 @pytest.fixture
+def cheap_dft(tmp_path) -> dict:
+    """Cheap-preset CP2K settings with a private store (fast, not production quality)."""
+    return make_cheap_dft(tmp_path / "store")
+
+
+@pytest.fixture
 def li3ps4_8() -> Atoms:
+    return make_li3ps4_8()
+
+
+def make_li3ps4_8() -> Atoms:
     """One Li3PS4 formula unit (8 atoms) in a 6.5 angstrom cube: PS4 3- with 3 Li+ near S."""
     unit = ps4()
     atoms = Atoms("PS4", positions=unit.positions + 3.25, cell=[6.5] * 3, pbc=True)
@@ -135,3 +146,24 @@ def local_campaign(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("local_campaign")
     run_workflow(root, tiny_campaign(), env={"CP2K_CALL_LOG": str(root / "calls.txt")})
     return root
+
+
+#: settings of the one real AIMD run shared by the tests (8 atoms, 4 steps, cheap preset)
+AIMD_SETTINGS = AimdSettings(steps=4, every=2, temperature=600, seed=3)
+
+
+@pytest.fixture(scope="session")
+def aimd_run(tmp_path_factory):
+    """One real CP2K AIMD run of the 8-atom Li3PS4 cell into a fresh store (frames 0, 2, 4).
+
+    Returns (starting atoms, store, per-frame results, run record, dft settings); the run
+    folder (CP2K input, log, -pos-1.xyz, -frc-1.xyz) is store.root/aimd/<key[:2]>/<key>.
+    """
+    if shutil.which("cp2k.psmp") is None:
+        pytest.skip("cp2k.psmp not installed (make setup installs it)")
+    dft = make_cheap_dft(tmp_path_factory.mktemp("aimd") / "store")
+    store = LabelStore(dft["store"])
+    atoms = make_li3ps4_8()
+    atoms.info.update(composition="LPS75", replica=0)
+    frames, run = aimd_frames(atoms, dft, AIMD_SETTINGS, store, threads=1)
+    return atoms, store, frames, run, dft

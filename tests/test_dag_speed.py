@@ -29,6 +29,7 @@ def _campaign_files(root):
         files += [(f"results/init/{c}/data/", None)]
         files += [(f"results/init/{c}/labels.csv", "")]
     files += [("results/init/summary.csv", ""), ("results/init/failures.csv", "")]
+    files += [("results/init/theory.csv", "")]
     for i in range(N_ITER):
         it = f"results/iter_{i:03d}"
         files += [(f"{it}/data/", None), (f"{it}/dataset.csv", "")]

@@ -27,9 +27,10 @@ from conftest import REPO, tiny_campaign
 
 SCRIPTS = REPO / "workflow" / "scripts"
 WILDCARDS = {"comp": "LPS75", "replica": "0", "frame": "0", "iter": "001", "model": "0"}
-WILDCARDS["temp"] = "800"
+WILDCARDS.update(temp="800", imp="mine")
 #: lpsflow modules whose functions and classes the scripts call (settings stay real)
 LIBRARY = [
+    "aimd",
     "amorphous",
     "dataset",
     "dft",
@@ -37,6 +38,7 @@ LIBRARY = [
     "evaluation",
     "exploration",
     "glass_structure",
+    "importing",
     "labeling",
     "lammps",
     "loop",
@@ -73,6 +75,15 @@ UNPACKED = {
 }
 #: params computed from the finished checkpoints, with a value they can take
 DAG_PARAMS = {"iteration": 1}
+#: params of an init.import entry (the tiny campaign imports nothing), with values they can take
+DAG_PARAMS.update(
+    format="deepmd/npy",
+    composition="LPS75",
+    stride=1,
+    cp2k_output="",
+    theory={"functional": "PBE"},
+    allow_mixed_theory=False,
+)
 #: what a recorder returns where a script unpacks or writes the result
 RETURNS = {
     "transport.msd_from_dump": lambda: (mock.MagicMock(), mock.MagicMock()),
@@ -81,6 +92,7 @@ RETURNS = {
     "exploration.check_run": lambda: {"status": "ok", "records": 1},
     "production.run_status": lambda: {"status": "ok", "frames": 1, "reason": ""},
     "production.run_npt_or_fallback": lambda: (None, 0),
+    "aimd.aimd_frames": lambda: ([], mock.MagicMock()),
     "production.npt_summary": lambda: {"nvt_volume_A3": 1000.0},
     "report.render": lambda: "<html></html>",
     "transport.fit_diffusion": lambda: {"D_cm2_s": 1e-6, "D_err_cm2_s": 1e-7},

@@ -36,6 +36,7 @@ def test_every_config_key_is_in_the_settings():
     config = validated(shipped("config.yaml"))
     s = Settings.from_config(config)
     science = s.science()
+    science["init"]["import"] = science["init"].pop("imports")  # a Python keyword
     for section in ("sampling", "init", "select", "loop"):
         assert set(config[section]) <= set(science[section]), section
     assert set(config["train"]) - set(science["train"]) == {"template", "threads"}

@@ -49,7 +49,50 @@ def type_map(config: dict) -> list[str]:
     used: set[str] = set()
     for comp in config["compositions"]:
         used |= composition_elements(comp)
+    used |= import_elements(config)
     return [el for el in ELEMENT_ORDER if el in used]
+
+
+def imports(config: dict) -> list[dict]:
+    """The ``init.import`` entries (empty list if none)."""
+    return list(config.get("init", {}).get("import", []) or [])
+
+
+def import_elements(config: dict) -> set[str]:
+    """Elements of the imported frames (files that cannot be read add nothing here)."""
+    from lpsflow.importing import summary
+
+    used: set[str] = set()
+    for entry in imports(config):
+        try:
+            used |= set(summary(entry)["elements"])
+        except Exception:  # reported with the entry's name by check_imports
+            continue
+    return used
+
+
+def check_imports(config: dict) -> None:
+    """Every ``init.import`` entry is readable, in the type map (explicit, or the elements
+    lpsflow knows), and of the dft level of theory unless it allows a mix."""
+    from lpsflow.importing import ImportDataError, check_entry, needs_virial
+
+    entries = imports(config)
+    if not entries:
+        return
+    names = [e["name"] for e in entries]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"init.import: duplicate name(s) {dupes}; names must be unique")
+    allowed = list(config.get("type_map") or ELEMENT_ORDER)
+    template = config.get("train", {}).get("template")
+    virial = bool(template) and Path(template).is_file() and needs_virial(template)
+    dft = resolve_dft(config["dft"])
+    comps = [c["name"] for c in config["compositions"]]
+    for i, entry in enumerate(entries):
+        try:
+            check_entry(entry, i, allowed, comps, dft, virial)
+        except ImportDataError as err:
+            raise ConfigError(str(err)) from err
 
 
 def check(config: dict) -> None:
@@ -100,6 +143,8 @@ def check(config: dict) -> None:
     template = config.get("train", {}).get("template")
     if template and not Path(template).is_file():
         raise ConfigError(f"train.template: file {template} not found")
+    if "dft" in config and "init" in config:
+        check_imports(config)
     if config.get("type_map"):
         tm = config["type_map"]
         missing = sorted(used - set(tm))
@@ -175,5 +220,8 @@ def check_writable(folder: str | Path) -> None:
 
 
 def n_frames(config: dict, comp: dict) -> int:
-    """Initial frames of a composition: replicas x perturbed frames per replica."""
+    """Perturbed initial frames of a composition: replicas x frames per replica (0 if the
+    initial data come from AIMD only, ``init.method: aimd``)."""
+    if config["init"].get("method", "perturb") == "aimd":
+        return 0
     return comp["replicas"] * config["init"]["n_perturb"]

@@ -302,6 +302,8 @@ def plot_teacher_rdfs(dp: dict, teacher: dict) -> str:
                 t = teacher[comp]["rdf"][pair]
                 ax.plot(t["r"], t["g"], "--", color=line[0].get_color(), label=f"{comp} teacher")
             ax.set(title=pair, xlabel="r (Å)", ylabel="g(r)")
+    axes[0].legend(fontsize=7)
+    return figure_png(fig)
 
 
 def measured_densities() -> pd.DataFrame:
@@ -554,15 +556,21 @@ def plot_structure_property(cond: pd.DataFrame, runs: list[dict], xs: dict) -> s
     return figure_png(fig)
 
 
+def theory_table(path: str | Path) -> pd.DataFrame:
+    """Labelled initial frames per level of theory, source (perturb, aimd, import:<name>) and
+    composition (``results/init/theory.csv``)."""
+    return pd.read_csv(path).sort_values(["theory", "source", "composition"])
+
+
 def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def render(context: dict) -> str:
+def render(context: dict, template: str = "report.html.j2") -> str:
     env = Environment(
         loader=PackageLoader("lpsflow", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
-    return env.get_template("report.html.j2").render(**context)
+    return env.get_template(template).render(**context)
 
 
 def expected_units(sample_paths: list[str]) -> dict:
@@ -704,12 +712,15 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         if c in arr
     ]
     comps = pd.DataFrame(config["compositions"])
+    theory = theory_table(inp["theory"]) if "theory" in inp.keys() else None
     densities = [json.loads(Path(p).read_text()) for p in inp.get("densities", [])]
     npt = [json.loads(Path(p).read_text()) for p in inp.get("npt", [])]
     runs = [json.loads(Path(p).read_text()) for p in inp.get("structure_runs", [])]
     kinds = {d["composition"]: d.get("kind", "glass") for d in densities}
     xs = composition_x(inp["samples"])
     return {
+        "theory": table_html(theory) if theory is not None else None,
+        "n_theories": int(theory["theory"].nunique()) if theory is not None else 0,
         "densities": table_html(density_table(densities, npt, config, measured_densities())),
         "structure_runs": table_html(structure_runs_table(runs, kinds)),
         "crystals": sorted(c for c, k in kinds.items() if k == "crystal"),

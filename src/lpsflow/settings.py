@@ -20,7 +20,7 @@ The convention (README, "How settings reach the code"):
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lpsflow.config import resolve_dft
@@ -83,12 +83,27 @@ class SamplingSettings(Part):
 
 @dataclass(frozen=True)
 class InitSettings(Part):
-    """DP-GEN init_bulk perturbations: frames per cell, displacement (angstrom), strain (%)."""
+    """Initial data: ``method`` (perturb, aimd or both); DP-GEN init_bulk perturbations
+    (frames per cell, displacement in angstrom, strain in %); the short AIMD (``aimd``:
+    steps, every, K, fs); the imported datasets (``imports``, the config's ``init.import``)."""
 
     n_perturb: int
     atom_displacement: float
     cell_strain: float
     seed: int
+    method: str = "perturb"
+    aimd: dict = field(default_factory=dict)
+    imports: list = field(default_factory=list)
+
+    def perturbation(self) -> dict:
+        """The perturbation fields only (what ``perturb_structures`` computes from)."""
+        keys = ("n_perturb", "atom_displacement", "cell_strain", "seed")
+        return {k: getattr(self, k) for k in keys}
+
+    @classmethod
+    def pick(cls, section: dict) -> InitSettings:
+        values = {**section, "imports": section.get("import") or []}
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values})
 
 
 # ---- stage 2: DFT labelling ----

@@ -19,6 +19,7 @@ os.environ.update(
 
 from lpsflow import config as lpsconfig  # noqa: E402
 from lpsflow.settings import Settings  # noqa: E402
+from lpsflow.importing import dft_theory, theory_label  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -36,6 +37,8 @@ EXPLORE_JOBS = S.explore.jobs
 TEACHER = (
     S.dft.science.engine == "mlip"
 )  # teacher-labelled: its own MD is the ground truth
+IMPORTS = {entry["name"]: entry for entry in lpsconfig.imports(config)}
+INIT_METHOD = config["init"]["method"]
 
 
 # light table work runs where snakemake runs, never as a cluster job
@@ -53,6 +56,7 @@ wildcard_constraints:
     iter=r"\d{3}",
     model=r"\d+",
     temp=r"[0-9.]+",
+    imp="|".join(IMPORTS) or "no-imports",
 
 
 # ---- paths: the results layout, built here only ----
@@ -109,10 +113,32 @@ def replicas_of(wildcards):
     return [sample_path(wildcards.comp, r) for r in range(comp["replicas"])]
 
 
+def aimd_manifest(comp, replica):
+    return f"results/init/{comp}/aimd/replica_{replica}.csv"
+
+
+def import_table(name):
+    return f"results/init/import/{name}/labels.csv"
+
+
 def frame_manifests(wildcards):
-    """One label manifest per initial frame (job count = frames; batching is the profile's)."""
-    n = lpsconfig.n_frames(config, COMPOSITIONS[wildcards.comp])
-    return [f"results/init/{wildcards.comp}/labels/frame_{f}.csv" for f in range(n)]
+    """Manifests of a composition's initial labels: one per perturbed frame (job count =
+    frames; batching is the profile's) and/or one per AIMD run (init.method)."""
+    comp = COMPOSITIONS[wildcards.comp]
+    n = lpsconfig.n_frames(config, comp)
+    manifests = [
+        f"results/init/{wildcards.comp}/labels/frame_{f}.csv" for f in range(n)
+    ]
+    if INIT_METHOD in ("aimd", "both"):
+        manifests += [aimd_manifest(wildcards.comp, r) for r in range(comp["replicas"])]
+    return manifests
+
+
+def init_tables():
+    """Label tables of the initial data: every composition's, then every import's."""
+    return [init_labels(comp) for comp in COMPOSITIONS] + [
+        import_table(name) for name in IMPORTS
+    ]
 
 
 def models_of(wildcards):
@@ -121,7 +147,7 @@ def models_of(wildcards):
 
 def labels_before(wildcards):
     """Label tables that feed the training data of iteration ``iter``."""
-    init = [init_labels(comp) for comp in COMPOSITIONS]
+    init = init_tables()
     return init + [candidate_labels(j) for j in range(int(wildcards.iter))]
 
 
@@ -249,6 +275,7 @@ def report_inputs(wildcards):
     return {
         "summary": "results/init/summary.csv",
         "init_failures": "results/init/failures.csv",
+        "theory": "results/init/theory.csv",
         "iterations": "results/loop/iterations.csv",
         "loop_tables": "results/loop/tables.json",
         "manifest": "results/model/manifest.json",

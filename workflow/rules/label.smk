@@ -40,17 +40,66 @@ rule collect_labels:
         "../scripts/collect_labels.py"
 
 
+# ---- initial data by a short CP2K AIMD of one starting cell (lpsflow.aimd) ----
+rule aimd_init:
+    input:
+        cell=lambda wc: sample_path(wc.comp, wc.replica),
+    output:
+        manifest="results/init/{comp}/aimd/replica_{replica}.csv",
+    log:
+        "logs/init/{comp}/aimd_{replica}.log",
+    benchmark:
+        "benchmarks/init/{comp}/aimd_{replica}.tsv"
+    conda:
+        "../../envs/cp2k.yaml"
+    threads: config["dft"]["threads"]
+    params:
+        dft=S.dft.science.params(),
+        steps=config["init"]["aimd"]["steps"],
+        every=config["init"]["aimd"]["every"],
+        temperature=config["init"]["aimd"]["temperature"],
+        timestep_fs=config["init"]["aimd"]["timestep_fs"],
+        thermostat_fs=config["init"]["aimd"]["thermostat_fs"],
+        seed=config["init"]["aimd"]["seed"],
+    script:
+        "../scripts/aimd_init.py"
+
+
+# ---- a user's labelled dataset written into the store (lpsflow.importing) ----
+rule import_labels:
+    input:
+        data=lambda wc: IMPORTS[wc.imp]["path"],
+    output:
+        labels="results/init/import/{imp}/labels.csv",
+    log:
+        "logs/init/import/{imp}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        format=lambda wc: IMPORTS[wc.imp]["format"],
+        composition=lambda wc: IMPORTS[wc.imp]["composition"],
+        stride=lambda wc: IMPORTS[wc.imp]["stride"],
+        cp2k_output=lambda wc: IMPORTS[wc.imp].get("cp2k_output", ""),
+        theory=lambda wc: IMPORTS[wc.imp]["theory"],
+        allow_mixed_theory=lambda wc: IMPORTS[wc.imp]["allow_mixed_theory"],
+    script:
+        "../scripts/import_labels.py"
+
+
 # ---- one table of labelled and failed frames for all compositions ----
 rule summarize_labels:
     input:
-        labels=[init_labels(comp) for comp in COMPOSITIONS],
+        labels=init_tables(),
     output:
         summary="results/init/summary.csv",
         failures="results/init/failures.csv",
+        theory="results/init/theory.csv",
     log:
         "logs/init/summary.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        theory=theory_label(dft_theory(lpsconfig.resolve_dft(config["dft"]))),
     script:
         "../scripts/summarize_labels.py"
 

@@ -27,6 +27,6 @@ rule perturb_structures:
     conda:
         "../../envs/analysis.yaml"
     params:
-        init=S.init.params(),
+        init=S.init.perturbation(),
     script:
         "../scripts/perturb_structures.py"

@@ -35,10 +35,9 @@ cell = production_cell(read(snakemake.input.cell), settings.n_atoms)
 workdir = Path(snakemake.output.devi).parent
 models = ensemble_models(snakemake.input.manifest)
 
-
-def make_input(npt: bool) -> str:
-    return melt_quench_input(models, p.type_map, settings, crystal, npt)
-
+inputs = {
+    npt: melt_quench_input(models, p.type_map, settings, crystal, npt) for npt in (True, False)
+}  # NPT, or the constant-volume fallback
 
 log.info(
     "%s replica %d: %d atoms, %s",
@@ -50,7 +49,7 @@ log.info(
     else f"melt {settings.melt_temperature} K, quench to {settings.quench_to} K",
 )
 npt_failed, code = run_npt_or_fallback(
-    cell, make_input, p.type_map, workdir, log, threads=snakemake.threads, command=command
+    cell, inputs.__getitem__, p.type_map, workdir, log, threads=snakemake.threads, command=command
 )
 status = run_status(workdir, code, "glass.dump")
 if status["frames"]:

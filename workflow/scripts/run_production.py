@@ -34,14 +34,14 @@ models = ensemble_models(snakemake.input.manifest)
 glass = read(snakemake.input.glass)
 crystal = glass.info.get("kind") == "crystal"
 
-
-def make_input(npt: bool) -> str:
-    return transport_input(models, p.type_map, run, temperature, crystal, npt)
-
+inputs = {
+    npt: transport_input(models, p.type_map, run, temperature, crystal, npt)
+    for npt in (True, False)
+}  # NPT, or the constant-volume fallback
 
 log.info("%s replica %d at %s K: %s", snakemake.wildcards.comp, replica, temperature, run)
 npt_failed, code = run_npt_or_fallback(
-    glass, make_input, p.type_map, workdir, log, threads=snakemake.threads, command=command
+    glass, inputs.__getitem__, p.type_map, workdir, log, threads=snakemake.threads, command=command
 )
 status = run_status(workdir, code)
 if npt_failed:  # NVT at the glass volume instead: the run is untrusted
