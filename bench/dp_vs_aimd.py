@@ -1,0 +1,377 @@
+"""DP MD vs AIMD: wall time per MD step of CP2K (BOMD) and LAMMPS + DeePMD on the same LPS cell.
+
+Cells come from lpsflow's amorphous sampler (x = 0.75, 1.9 g/cm3). CP2K runs a few NVE BOMD
+steps with the DFT settings of ``config/config.yaml`` (``resolve_dft``, preset production by
+default); its time per step is the median of the "Used time" of the steps after the first
+(the first one starts from the atomic guess). The DeePMD model has the architecture of
+``config/deepmd.json`` but is trained only ``--train-steps`` steps on a few frames labelled
+with the cheap CP2K preset: good enough for timing (the cost does not depend on the weights),
+useless as a force field. LAMMPS time per step is the "Loop time" of its log / steps (model
+loading excluded). CP2K, DP uncompressed and DP compressed alternate (A B C A B C ...).
+A second part times the compressed and uncompressed model on repeated cells of about 100,
+1,000 and 10,000 atoms (atom-steps per second, peak memory from /usr/bin/time -v).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from _common import REPO, Record, alternate, cp2k_version, max_rss_mib, median, parser, wall_s
+from ase import Atoms
+from ase.io import write
+
+sys.path.insert(0, str(REPO / "src"))
+
+from lpsflow.amorphous import MinDistances  # noqa: E402
+from lpsflow.config import resolve_dft  # noqa: E402
+from lpsflow.dft import get_engine  # noqa: E402
+from lpsflow.dft.cp2k import input_text  # noqa: E402
+from lpsflow.perturb import perturbed_frames  # noqa: E402
+from lpsflow.production import production_cell  # noqa: E402
+from lpsflow.structures import amorphous_cell  # noqa: E402
+from lpsflow.training import (  # noqa: E402
+    compress,
+    deepmd_input,
+    dp_env,
+    neighbor_sel,
+    python_tool,
+    train_member,  # noqa: E402
+)
+
+TYPE_MAP = ["Li", "P", "S"]
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "DP_INTRA_OP_PARALLELISM_THREADS",
+    "DP_INTER_OP_PARALLELISM_THREADS",
+    "TF_INTRA_OP_PARALLELISM_THREADS",
+    "TF_INTER_OP_PARALLELISM_THREADS",
+)
+
+
+def lps_cell(n_atoms: int) -> Atoms:
+    comp = {"name": "LPS75", "x": 0.75, "n_atoms": n_atoms, "density": 1.9, "seed": 0}
+    return amorphous_cell(comp, 0, MinDistances(li=1.8, anion=3.0))
+
+
+def dft_settings(preset: str, dispersion: str | None = None) -> dict:
+    """The shipped config's dft section with ``preset`` applied (schema defaults filled)."""
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["dft"]["preset"] = preset
+    if dispersion:
+        config["dft"]["dispersion"] = dispersion
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return resolve_dft(config["dft"])
+
+
+# ---- CP2K BOMD ----
+def cp2k_md_input(atoms: Atoms, dft: dict, steps: int, temperature: float = 600.0) -> str:
+    """lpsflow's labelling input turned into NVE BOMD: same Quickstep settings, no stress,
+    no per-step force printing (the labelling job needs both, an AIMD run does not)."""
+    text = input_text(atoms, dft).replace("RUN_TYPE ENERGY_FORCE", "RUN_TYPE MD")
+    text = text.replace("  STRESS_TENSOR ANALYTICAL\n", "")
+    text = re.sub(r"  &PRINT\n.*?  &END PRINT\n", "", text, flags=re.S)
+    motion = f"""&MOTION
+  &MD
+    ENSEMBLE NVE
+    STEPS {steps}
+    TIMESTEP 1.0
+    TEMPERATURE {temperature}
+  &END MD
+&END MOTION
+"""
+    return text + motion
+
+
+def cp2k_step_times(output: str) -> list[float]:
+    """Wall seconds of each MD step from a CP2K output (" MD| ... Used time [s]" lines or the
+    older "CPU TIME [s]" table; CP2K measures both with the wall clock)."""
+    times = re.findall(r"MD\| (?:Used time|CPU time per MD step) \[s\]\s+([0-9.]+)", output)
+    if not times:
+        times = re.findall(r"CPU TIME \[s\]\s+=\s+([0-9.]+)", output)
+    return [float(t) for t in times]
+
+
+def run_cp2k_md(atoms: Atoms, dft: dict, steps: int, threads: int, workdir: Path) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "md.inp").write_text(cp2k_md_input(atoms, dft, steps))
+    (workdir / "md.out").unlink(missing_ok=True)
+    env = {k: v for k, v in __import__("os").environ.items() if k not in THREAD_VARS}
+    env["OMP_NUM_THREADS"] = str(threads)
+    if dft.get("data_dir"):
+        env["CP2K_DATA_DIR"] = str(dft["data_dir"])
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", dft["command"], "-i", "md.inp", "-o", "md.out"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    out = (workdir / "md.out").read_text(errors="replace") if (workdir / "md.out").exists() else ""
+    if proc.returncode != 0 or "PROGRAM ENDED AT" not in out:
+        raise RuntimeError(f"CP2K MD failed in {workdir}: {proc.stderr[-2000:]}")
+    if "SCF run NOT converged" in out:
+        raise RuntimeError(f"CP2K MD: SCF not converged in {workdir}")
+    step = cp2k_step_times(out)
+    for scratch in workdir.glob("*.wfn*"):
+        scratch.unlink()
+    # the first entry is the initial force evaluation (atomic guess) or MD step 1
+    later = step[1:] if len(step) > 1 else step
+    return {
+        "s_per_step": median(later),
+        "steps": step,
+        "wall_s": wall_s(proc.stderr),
+        "max_rss_mib": max_rss_mib(proc.stderr),
+    }
+
+
+# ---- DeePMD model ----
+def make_model(workdir: Path, cell: Atoms, train_steps: int, template: Path, n_frames: int) -> dict:
+    """Label ``n_frames`` perturbed copies of ``cell`` (cheap CP2K preset), train a model of
+    ``template``'s architecture for ``train_steps`` steps, freeze and compress it."""
+    import dpdata
+
+    data = workdir / "data"
+    if not (workdir / "graph.pb").exists():
+        dft = dft_settings("cheap", dispersion="none")
+        engine = get_engine("cp2k", {**dft, "timeout_s": 900}, threads=1)
+        frames = perturbed_frames(cell, n_frames, 0.05, 3.0, seed=0)
+        systems = dpdata.MultiSystems(type_map=TYPE_MAP)
+        for k, atoms in enumerate(frames):
+            outcome = engine.run(atoms, workdir / "label" / f"frame_{k}", 0)
+            if not outcome.ok:
+                raise RuntimeError(f"labelling frame {k} failed: {outcome.reason}")
+            systems.append(outcome.system)
+        shutil.rmtree(data, ignore_errors=True)
+        systems.to("deepmd/npy", str(data))
+        train_dirs = sorted(str(p.parent) for p in data.rglob("type.raw"))
+        tmpl = json.loads(template.read_text())
+        rcut = tmpl["model"]["descriptor"]["rcut"]
+        sel = neighbor_sel(train_dirs, rcut, TYPE_MAP, 1.5)
+        inp = deepmd_input(
+            tmpl,
+            type_map=TYPE_MAP,
+            sel=sel,
+            seed=1,
+            steps=train_steps,
+            train_systems=train_dirs,
+            valid_systems=[],
+        )
+        inp["training"]["disp_freq"] = max(1, train_steps)
+        inp["training"]["save_freq"] = max(1, train_steps)
+        with open(workdir / "train.log", "w") as log:
+            train_member(inp, workdir / "model", 1, log)
+            shutil.copy(workdir / "model" / "graph.pb", workdir / "graph.pb")
+            compress(workdir / "graph.pb", workdir / "compressed.pb", 1, log)
+    inp = json.loads((workdir / "model" / "input.json").read_text())
+    return {
+        "graph": workdir / "graph.pb",
+        "compressed": workdir / "compressed.pb",
+        "sel": inp["model"]["descriptor"]["sel"],
+        "rcut": inp["model"]["descriptor"]["rcut"],
+    }
+
+
+def lammps_text(model: Path, steps: int) -> str:
+    return f"""units metal
+boundary p p p
+atom_style atomic
+read_data conf.lmp
+pair_style deepmd {model}
+pair_coeff * * {" ".join(TYPE_MAP)}
+neighbor 1.0 bin
+timestep 0.001
+velocity all create 600 1 dist gaussian mom yes rot yes
+fix integ all nvt temp 600 600 0.1
+thermo {steps}
+run {steps}
+"""
+
+
+def run_lammps(atoms: Atoms, model: Path, steps: int, threads: int | None, workdir: Path) -> dict:
+    """LAMMPS NVT with one DeePMD model; ``threads`` None = no thread variables set."""
+    import os
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    write(workdir / "conf.lmp", atoms, format="lammps-data", specorder=TYPE_MAP, masses=True)
+    (workdir / "in.lammps").write_text(lammps_text(model.resolve(), steps))
+    if threads is None:
+        env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    else:
+        env = dp_env(threads)
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", python_tool("lmp"), "-in", "in.lammps"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
+    m = re.search(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms", log)
+    if proc.returncode != 0 or not m:
+        raise RuntimeError(
+            f"LAMMPS failed in {workdir}: {proc.stdout[-1500:]} {proc.stderr[-1500:]}"
+        )
+    loop, n_steps, n_atoms = float(m.group(1)), int(m.group(2)), int(m.group(3))
+    return {"s_per_step": loop / n_steps, "atoms": n_atoms, "max_rss_mib": max_rss_mib(proc.stderr)}
+
+
+def main(argv=None) -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[32, 48], help="atoms of the AIMD cells")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--cp2k-steps", type=int, default=3, help="BOMD steps per CP2K run")
+    p.add_argument("--dp-steps", type=int, default=1000, help="LAMMPS steps on the AIMD cells")
+    p.add_argument("--repeats", type=int, default=2, help="rounds of the A B C alternation")
+    p.add_argument("--cp2k-repeats", type=int, default=1, help="CP2K runs per cell (first rounds)")
+    p.add_argument("--preset", default="production", help="DFT preset of the CP2K runs")
+    p.add_argument("--scaling-atoms", type=int, nargs="*", default=[100, 1000, 10000])
+    p.add_argument("--atom-steps", type=float, default=1e5, help="atoms x steps per scaling run")
+    p.add_argument("--train-steps", type=int, default=100)
+    p.add_argument("--label-frames", type=int, default=3)
+    p.add_argument("--template", type=Path, default=REPO / "config" / "deepmd.json")
+    p.add_argument("--workdir", type=Path, default=Path("/tmp/lpsflow-bench/dp_vs_aimd"))
+    p.add_argument(
+        "--thread-env-check",
+        action="store_true",
+        help="also time LAMMPS without thread variables (TensorFlow's defaults)",
+    )
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.threads, args.cp2k_steps, args.dp_steps = [16], [1], 1, 20
+        args.repeats, args.preset, args.scaling_atoms, args.atom_steps = 1, "cheap", [32], 640
+        args.train_steps, args.label_frames = 1, 1
+        args.template = REPO / "config" / "deepmd-demo.json"
+        args.workdir = args.workdir.with_name(args.workdir.name + "_smoke")
+    rec = Record(
+        "dp_vs_aimd",
+        {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "out"},
+        smoke=args.smoke,
+    )
+    dft = dft_settings(args.preset, dispersion="none" if args.smoke else None)
+    rec.data["inputs"]["dft"] = {
+        k: dft[k] for k in ("functional", "dispersion", "basis", "cutoff", "rel_cutoff", "eps_scf")
+    }
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    model = make_model(
+        args.workdir, lps_cell(args.sizes[0]), args.train_steps, args.template, args.label_frames
+    )
+    rec.data["inputs"]["model"] = {
+        "sel": model["sel"],
+        "rcut": model["rcut"],
+        "train_steps": args.train_steps,
+        "trained_on": f"{args.label_frames} cheap-preset CP2K frames",
+    }
+    rec.note("DP model: production architecture, trained only briefly (timing only)")
+
+    details = {}
+    for n in args.sizes:
+        cell = lps_cell(n)
+        for t in args.threads:
+            w = args.workdir / f"n{n}_t{t}"
+            cp2k_runs: list[dict] = []
+            tasks = {
+                "cp2k": lambda c=cell, t=t, w=w, r=cp2k_runs: (
+                    r.append(run_cp2k_md(c, dft, args.cp2k_steps, t, w / f"cp2k_{len(r)}"))
+                    or r[-1]["s_per_step"]
+                ),
+                "dp": lambda c=cell, t=t, w=w: run_lammps(
+                    c, model["graph"], args.dp_steps, t, w / "dp"
+                )["s_per_step"],
+                "dp_compressed": lambda c=cell, t=t, w=w: run_lammps(
+                    c, model["compressed"], args.dp_steps, t, w / "dpc"
+                )["s_per_step"],
+            }
+            values = alternate(tasks, args.repeats, {"cp2k": args.cp2k_repeats})
+            med = {k: median(v) for k, v in values.items()}
+            details[f"n{n}_t{t}"] = {
+                "values_s_per_step": values,
+                "median_s_per_step": med,
+                "cp2k_runs": cp2k_runs,
+            }
+            tag = f"{len(cell)} atoms, {t} thread{'s' if t > 1 else ''}"
+            rec.figure(f"cp2k s/step ({tag})", med["cp2k"], "s")
+            rec.figure(f"dp s/step ({tag})", med["dp"], "s")
+            rec.figure(f"dp compressed s/step ({tag})", med["dp_compressed"], "s")
+            rec.figure(f"cp2k/dp ({tag})", med["cp2k"] / med["dp"], "x", ">= 1e4")
+            rec.figure(
+                f"cp2k/dp compressed ({tag})", med["cp2k"] / med["dp_compressed"], "x", ">= 1e4"
+            )
+
+    base = lps_cell(args.sizes[0])
+    for n in args.scaling_atoms:
+        cell = production_cell(base, n) if n > len(base) else base
+        steps = max(5, int(args.atom_steps / len(cell)))
+        w = args.workdir / f"scale_{n}"
+        runs: dict[str, list] = {"c": [], "u": []}
+
+        def lammps(key: str, graph: Path, c=cell, s=steps, w=w, r=runs) -> float:
+            r[key].append(run_lammps(c, graph, s, 1, w / key))
+            return r[key][-1]["s_per_step"]
+
+        tasks = {
+            "compressed": lambda: lammps("c", model["compressed"]),
+            "uncompressed": lambda: lammps("u", model["graph"]),
+        }
+        values = alternate(tasks, args.repeats)
+        med = {k: median(v) for k, v in values.items()}
+        mem = {k: max(r["max_rss_mib"] or 0 for r in v) for k, v in runs.items()}
+        details[f"scale_{len(cell)}"] = {
+            "steps": steps,
+            "values_s_per_step": values,
+            "max_rss_mib": mem,
+        }
+        rec.figure(
+            f"atom-steps/s/core compressed ({len(cell)} atoms)",
+            len(cell) / med["compressed"],
+            "1/s",
+            ">= 1e4",
+        )
+        rec.figure(
+            f"atom-steps/s/core uncompressed ({len(cell)} atoms)",
+            len(cell) / med["uncompressed"],
+            "1/s",
+        )
+        rec.figure(f"peak memory compressed ({len(cell)} atoms)", mem["c"], "MiB")
+        rec.figure(f"peak memory uncompressed ({len(cell)} atoms)", mem["u"], "MiB")
+
+    if args.thread_env_check and not args.smoke:
+        cell = production_cell(base, 1000) if not args.smoke else base
+        steps = max(5, int(args.atom_steps / len(cell)))
+        w = args.workdir / "threads_env"
+        tasks = {
+            "tf_defaults": lambda: run_lammps(cell, model["compressed"], steps, None, w / "d")[
+                "s_per_step"
+            ],
+            "dp_env_1": lambda: run_lammps(cell, model["compressed"], steps, 1, w / "one")[
+                "s_per_step"
+            ],
+        }
+        values = alternate(tasks, args.repeats)
+        details["thread_env"] = {"atoms": len(cell), "steps": steps, "values_s_per_step": values}
+        rec.figure(
+            f"s/step no thread variables ({len(cell)} atoms)", median(values["tf_defaults"]), "s"
+        )
+        rec.figure(f"s/step dp_env(1) ({len(cell)} atoms)", median(values["dp_env_1"]), "s")
+
+    teacher = None
+    try:
+        import chgnet  # noqa: F401
+
+        teacher = "available"
+    except ImportError:
+        rec.note("teacher potential (CHGNet via ASE): pending, `import chgnet` fails in this venv")
+    rec.data["teacher"] = teacher or "pending"
+    rec.data["details"] = details
+    rec.write(args.out, {"cp2k": cp2k_version(dft["command"])})
+
+
+if __name__ == "__main__":
+    main()

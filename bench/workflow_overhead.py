@@ -1,0 +1,106 @@
+"""Workflow overhead: `snakemake -n` time on finished campaigns of 1, 10 and 30 iterations
+(10 compositions x 8 temperatures, the worst case: every selection checkpoint is walked and
+the DAG re-evaluated), and the number of labelling jobs that 1,000 frames become with the
+default batching (dft.frames_per_job).
+
+The finished campaigns are laid out with the code of tests/test_dag_speed.py (placeholder
+files in dependency order). Dry runs of the sizes alternate (A B C A B C ...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from _common import REPO, Record, alternate, median, parser
+
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "src"))
+
+from conftest import run_workflow  # noqa: E402
+from test_dag_speed import _campaign_config, _campaign_files  # noqa: E402
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Rule -> job count from the "Job stats" table of a Snakemake (dry) run."""
+    counts = {}
+    table = dry_run_output.split("Job stats:", 1)[-1]
+    for line in table.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def dry_run_s(root: Path) -> float:
+    start = time.perf_counter()
+    proc = run_workflow(root, None, "-n", "--rerun-triggers", "mtime")
+    elapsed = time.perf_counter() - start
+    if "Nothing to be done" not in proc.stdout + proc.stderr:
+        raise RuntimeError(f"dry run in {root} has work left:\n{proc.stdout[-2000:]}")
+    return elapsed
+
+
+def label_jobs(root: Path, n_frames: int) -> tuple[int, int]:
+    """Labelling jobs in the dry run of a fresh campaign with ``n_frames`` initial frames
+    (one composition, one replica), and the default frames_per_job they follow."""
+    config = _campaign_config(n_comp=1, n_temp=1, n_iter=1)
+    config["dft"].pop("frames_per_job")  # the schema's default
+    config["init"]["n_perturb"] = n_frames
+    proc = run_workflow(root, config, "-n")
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    default = schema["properties"]["dft"]["properties"]["frames_per_job"]["default"]
+    return job_counts(proc.stdout + proc.stderr).get("label_batch", 0), default
+
+
+def main(argv=None) -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--iterations", type=int, nargs="+", default=[1, 10, 30])
+    p.add_argument("--compositions", type=int, default=10)
+    p.add_argument("--temperatures", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--frames", type=int, default=1000, help="frames to label (job count)")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.iterations, args.compositions, args.temperatures = [1], 2, 2
+        args.repeats, args.frames = 1, 40
+    rec = Record(
+        "workflow_overhead", {k: v for k, v in vars(args).items() if k != "out"}, smoke=args.smoke
+    )
+    with tempfile.TemporaryDirectory(prefix="bench_overhead_") as tmp:
+        roots = {}
+        for n in args.iterations:
+            root = Path(tmp) / f"iter_{n}"
+            root.mkdir()
+            (root / "config").mkdir()
+            config = _campaign_config(args.compositions, args.temperatures, n)
+            (root / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+            _campaign_files(root, args.compositions, args.temperatures, n)
+            roots[n] = root
+        values = alternate({str(n): (lambda r=roots[n]: dry_run_s(r)) for n in roots}, args.repeats)
+        for n in args.iterations:
+            target = "< 10" if n == max(args.iterations) else ""
+            rec.figure(
+                f"snakemake -n, {args.compositions}x{args.temperatures}, {n} iterations",
+                median(values[str(n)]),
+                "s",
+                target,
+            )
+        rec.data["details"] = {"dry_run_s": values}
+        fresh = Path(tmp) / "fresh"
+        fresh.mkdir()
+        jobs, per_job = label_jobs(fresh, args.frames)
+        rec.figure(f"labelling jobs for {args.frames} frames", jobs, "jobs")
+        rec.data["details"]["frames_per_job_default"] = per_job
+        if jobs != math.ceil(args.frames / per_job):
+            rec.note(f"{jobs} jobs differ from ceil({args.frames}/{per_job})")
+    rec.write(args.out)
+
+
+if __name__ == "__main__":
+    main()
