@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
+RESULTS = REPO / "bench" / "records"
 #: Python distributions whose versions every record carries (absent ones are skipped)
 PACKAGES = ("lpsflow", "deepmd-kit", "tensorflow-cpu", "lammps", "snakemake", "ase", "numpy")
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from lpsflow.amorphous import MinDistances  # noqa: E402
 from lpsflow.config import resolve_dft  # noqa: E402
-from lpsflow.dft import get_engine  # noqa: E402
-from lpsflow.dft.cp2k import input_text  # noqa: E402
+from lpsflow.dft import Outcome, get_engine  # noqa: E402
+from lpsflow.dft.cp2k import classify, input_text, parse  # noqa: E402
 from lpsflow.perturb import perturbed_frames  # noqa: E402
 from lpsflow.production import production_cell  # noqa: E402
 from lpsflow.structures import amorphous_cell  # noqa: E402
@@ -145,7 +145,11 @@ def make_model(workdir: Path, cell: Atoms, train_steps: int, template: Path, n_f
         frames = perturbed_frames(cell, n_frames, 0.05, 3.0, seed=0)
         systems = dpdata.MultiSystems(type_map=TYPE_MAP)
         for k, atoms in enumerate(frames):
-            outcome = engine.run(atoms, workdir / "label" / f"frame_{k}", 0)
+            done = workdir / "label" / f"frame_{k}" / "cp2k.out"
+            if done.exists() and not classify(done, 0, False):  # labelled by an earlier run
+                outcome = Outcome(parse(done, atoms)[0])
+            else:
+                outcome = engine.run(atoms, done.parent, 0)
             if not outcome.ok:
                 raise RuntimeError(f"labelling frame {k} failed: {outcome.reason}")
             systems.append(outcome.system)
@@ -230,6 +234,10 @@ def main(argv=None) -> None:
     p.add_argument("--cp2k-steps", type=int, default=3, help="BOMD steps per CP2K run")
     p.add_argument("--dp-steps", type=int, default=1000, help="LAMMPS steps on the AIMD cells")
     p.add_argument("--repeats", type=int, default=2, help="rounds of the A B C alternation")
+    p.add_argument("--cp2k-sizes", type=int, nargs="*", help="sizes CP2K runs for (default: all)")
+    p.add_argument(
+        "--cp2k-threads", type=int, nargs="*", help="threads CP2K runs with (default: all)"
+    )
     p.add_argument("--cp2k-repeats", type=int, default=1, help="CP2K runs per cell (first rounds)")
     p.add_argument("--preset", default="production", help="DFT preset of the CP2K runs")
     p.add_argument("--scaling-atoms", type=int, nargs="*", default=[100, 1000, 10000])
@@ -271,39 +279,56 @@ def main(argv=None) -> None:
     }
     rec.note("DP model: production architecture, trained only briefly (timing only)")
 
-    details = {}
-    for n in args.sizes:
+    def aimd_section(n: int, t: int, with_cp2k: bool) -> None:
         cell = lps_cell(n)
-        for t in args.threads:
-            w = args.workdir / f"n{n}_t{t}"
-            cp2k_runs: list[dict] = []
-            tasks = {
-                "cp2k": lambda c=cell, t=t, w=w, r=cp2k_runs: (
-                    r.append(run_cp2k_md(c, dft, args.cp2k_steps, t, w / f"cp2k_{len(r)}"))
-                    or r[-1]["s_per_step"]
-                ),
-                "dp": lambda c=cell, t=t, w=w: run_lammps(
-                    c, model["graph"], args.dp_steps, t, w / "dp"
-                )["s_per_step"],
-                "dp_compressed": lambda c=cell, t=t, w=w: run_lammps(
-                    c, model["compressed"], args.dp_steps, t, w / "dpc"
-                )["s_per_step"],
-            }
-            values = alternate(tasks, args.repeats, {"cp2k": args.cp2k_repeats})
-            med = {k: median(v) for k, v in values.items()}
-            details[f"n{n}_t{t}"] = {
-                "values_s_per_step": values,
-                "median_s_per_step": med,
-                "cp2k_runs": cp2k_runs,
-            }
-            tag = f"{len(cell)} atoms, {t} thread{'s' if t > 1 else ''}"
+        w = args.workdir / f"n{n}_t{t}"
+        cp2k_runs: list[dict] = []
+        tasks = {
+            "cp2k": lambda: (
+                cp2k_runs.append(
+                    run_cp2k_md(cell, dft, args.cp2k_steps, t, w / f"cp2k_{len(cp2k_runs)}")
+                )
+                or cp2k_runs[-1]["s_per_step"]
+            ),
+            "dp": lambda: run_lammps(cell, model["graph"], args.dp_steps, t, w / "dp")[
+                "s_per_step"
+            ],
+            "dp_compressed": lambda: run_lammps(
+                cell, model["compressed"], args.dp_steps, t, w / "dpc"
+            )["s_per_step"],
+        }
+        if not with_cp2k:
+            tasks.pop("cp2k")
+        values = alternate(tasks, args.repeats, {"cp2k": args.cp2k_repeats})
+        med = {k: median(v) for k, v in values.items()}
+        details[f"n{n}_t{t}"] = {
+            "values_s_per_step": values,
+            "median_s_per_step": med,
+            "cp2k_runs": cp2k_runs,
+        }
+        tag = f"{len(cell)} atoms, {t} thread{'s' if t > 1 else ''}"
+        rec.figure(f"dp s/step ({tag})", med["dp"], "s")
+        rec.figure(f"dp compressed s/step ({tag})", med["dp_compressed"], "s")
+        rec.figure(f"dp/dp compressed ({tag})", med["dp"] / med["dp_compressed"], "x")
+        if with_cp2k:
             rec.figure(f"cp2k s/step ({tag})", med["cp2k"], "s")
-            rec.figure(f"dp s/step ({tag})", med["dp"], "s")
-            rec.figure(f"dp compressed s/step ({tag})", med["dp_compressed"], "s")
             rec.figure(f"cp2k/dp ({tag})", med["cp2k"] / med["dp"], "x", ">= 1e4")
             rec.figure(
                 f"cp2k/dp compressed ({tag})", med["cp2k"] / med["dp_compressed"], "x", ">= 1e4"
             )
+        rec.write(args.out, versions)  # partial record: a long run keeps what it measured
+
+    versions = {"cp2k": cp2k_version(dft["command"])}
+    details: dict = {}
+    rec.data["details"] = details
+    cp2k_sizes = args.sizes if args.cp2k_sizes is None else args.cp2k_sizes
+    cp2k_threads = args.threads if args.cp2k_threads is None else args.cp2k_threads
+    sections = [
+        (n, t, n in cp2k_sizes and t in cp2k_threads) for n in args.sizes for t in args.threads
+    ]
+    for n, t, with_cp2k in sections:  # the quick DP-only sections first
+        if not with_cp2k:
+            aimd_section(n, t, False)
 
     base = lps_cell(args.sizes[0])
     for n in args.scaling_atoms:
@@ -341,6 +366,7 @@ def main(argv=None) -> None:
         )
         rec.figure(f"peak memory compressed ({len(cell)} atoms)", mem["c"], "MiB")
         rec.figure(f"peak memory uncompressed ({len(cell)} atoms)", mem["u"], "MiB")
+        rec.write(args.out, versions)
 
     if args.thread_env_check and not args.smoke:
         cell = production_cell(base, 1000) if not args.smoke else base
@@ -361,6 +387,10 @@ def main(argv=None) -> None:
         )
         rec.figure(f"s/step dp_env(1) ({len(cell)} atoms)", median(values["dp_env_1"]), "s")
 
+    for n, t, with_cp2k in sections:
+        if with_cp2k:
+            aimd_section(n, t, True)
+
     teacher = None
     try:
         import chgnet  # noqa: F401
@@ -369,8 +399,7 @@ def main(argv=None) -> None:
     except ImportError:
         rec.note("teacher potential (CHGNet via ASE): pending, `import chgnet` fails in this venv")
     rec.data["teacher"] = teacher or "pending"
-    rec.data["details"] = details
-    rec.write(args.out, {"cp2k": cp2k_version(dft["command"])})
+    rec.write(args.out, versions)
 
 
 if __name__ == "__main__":

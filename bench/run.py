@@ -4,7 +4,7 @@ them one after the other and print a table of their figures.
     python bench/run.py                  # every benchmark, full size (long: see docs/benchmarks.md)
     python bench/run.py --smoke          # every benchmark, tiny inputs (tests/test_bench.py)
     python bench/run.py dp_vs_aimd workflow_overhead -- --repeats 3
-    python bench/run.py --table          # table of the records in bench/results/ (markdown)
+    python bench/run.py --table          # table of the records in bench/records/ (markdown)
 
 Each benchmark runs as ``python bench/NAME.py [--smoke] --out DIR [extra args]`` with the
 repository's ``src`` first on PYTHONPATH; it must exit 0 and write ``DIR/NAME.json``.
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Run lpsflow's benchmarks (bench/*.py).")
     p.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {discover()})")
     p.add_argument("--smoke", action="store_true", help="tiny inputs (checks the scripts run)")
-    p.add_argument("--out", type=Path, default=HERE / "results", help="folder of the records")
+    p.add_argument("--out", type=Path, default=HERE / "records", help="folder of the records")
     p.add_argument("--table", action="store_true", help="only print the table of the records")
     args = p.parse_args(argv)
     names = args.names or discover()

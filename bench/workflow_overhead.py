@@ -10,7 +10,10 @@ files in dependency order). Dry runs of the sizes alternate (A B C A B C ...).
 from __future__ import annotations
 
 import math
+import os
 import re
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,12 +40,34 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     return counts
 
 
-def dry_run_s(root: Path) -> float:
-    start = time.perf_counter()
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def dry_run_s(root: Path, cpu: list[float]) -> float:
+    """Wall seconds of `snakemake -n` in ``root``; its CPU seconds are appended to ``cpu``
+    (less sensitive than wall time to the other users of a shared machine)."""
+    cpu0, start = children_cpu_s(), time.perf_counter()
     proc = run_workflow(root, None, "-n", "--rerun-triggers", "mtime")
     elapsed = time.perf_counter() - start
+    cpu.append(children_cpu_s() - cpu0)
     if "Nothing to be done" not in proc.stdout + proc.stderr:
         raise RuntimeError(f"dry run in {root} has work left:\n{proc.stdout[-2000:]}")
+    return elapsed
+
+
+#: what workflow/rules/common.smk imports from lpsflow when snakemake starts
+DAG_IMPORTS = "import lpsflow.config, lpsflow.exploration"
+
+
+def import_s(src: Path, cpu: list[float]) -> float:
+    """Wall seconds of a fresh Python importing the modules common.smk needs from ``src``."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    cpu0, start = children_cpu_s(), time.perf_counter()
+    subprocess.run([sys.executable, "-c", DAG_IMPORTS], env=env, check=True)
+    elapsed = time.perf_counter() - start
+    cpu.append(children_cpu_s() - cpu0)
     return elapsed
 
 
@@ -65,10 +90,16 @@ def main(argv=None) -> None:
     p.add_argument("--temperatures", type=int, default=8)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--frames", type=int, default=1000, help="frames to label (job count)")
+    p.add_argument(
+        "--compare-src",
+        type=Path,
+        help="another src/ tree (e.g. before a change): import times of both, alternating",
+    )
+    p.add_argument("--import-repeats", type=int, default=7)
     args = p.parse_args(argv)
     if args.smoke:
         args.iterations, args.compositions, args.temperatures = [1], 2, 2
-        args.repeats, args.frames = 1, 40
+        args.repeats, args.frames, args.import_repeats = 1, 40, 1
     rec = Record(
         "workflow_overhead", {k: v for k, v in vars(args).items() if k != "out"}, smoke=args.smoke
     )
@@ -82,7 +113,11 @@ def main(argv=None) -> None:
             (root / "config" / "config.yaml").write_text(yaml.safe_dump(config))
             _campaign_files(root, args.compositions, args.temperatures, n)
             roots[n] = root
-        values = alternate({str(n): (lambda r=roots[n]: dry_run_s(r)) for n in roots}, args.repeats)
+        cpu: dict[str, list[float]] = {str(n): [] for n in roots}
+        values = alternate(
+            {str(n): (lambda r=roots[n], c=cpu[str(n)]: dry_run_s(r, c)) for n in roots},
+            args.repeats,
+        )
         for n in args.iterations:
             target = "< 10" if n == max(args.iterations) else ""
             rec.figure(
@@ -91,7 +126,12 @@ def main(argv=None) -> None:
                 "s",
                 target,
             )
-        rec.data["details"] = {"dry_run_s": values}
+            rec.figure(
+                f"snakemake -n CPU, {args.compositions}x{args.temperatures}, {n} iterations",
+                median(cpu[str(n)]),
+                "s",
+            )
+        rec.data["details"] = {"dry_run_s": values, "dry_run_cpu_s": cpu}
         fresh = Path(tmp) / "fresh"
         fresh.mkdir()
         jobs, per_job = label_jobs(fresh, args.frames)
@@ -99,6 +139,19 @@ def main(argv=None) -> None:
         rec.data["details"]["frames_per_job_default"] = per_job
         if jobs != math.ceil(args.frames / per_job):
             rec.note(f"{jobs} jobs differ from ceil({args.frames}/{per_job})")
+        srcs = {"src": REPO / "src"}
+        if args.compare_src:
+            srcs["compare_src"] = args.compare_src
+        icpu: dict[str, list[float]] = {k: [] for k in srcs}
+        ivalues = alternate(
+            {k: (lambda s=s, c=icpu[k]: import_s(s, c)) for k, s in srcs.items()},
+            args.import_repeats,
+        )
+        for k in srcs:
+            rec.figure(f"{DAG_IMPORTS} ({k}) wall", median(ivalues[k]), "s")
+            rec.figure(f"{DAG_IMPORTS} ({k}) CPU", median(icpu[k]), "s")
+        rec.data["details"]["import_s"] = ivalues
+        rec.data["details"]["import_cpu_s"] = icpu
     rec.write(args.out)
 
 
