@@ -33,6 +33,7 @@ PACKAGES = ("lpsflow", "deepmd-kit", "tensorflow-cpu", "lammps", "snakemake", "a
 def parser(description: str) -> argparse.ArgumentParser:
     """Argument parser with the options every benchmark has: --smoke and --out."""
     p = argparse.ArgumentParser(description=description)
+    p.add_argument("--name", help="record name (default: the script's); for partial runs")
     p.add_argument("--smoke", action="store_true", help="tiny inputs: checks the script runs")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder of the JSON record")
     return p
@@ -62,6 +63,7 @@ class Record:
     """One benchmark's JSON record; the load average is taken when it is created."""
 
     def __init__(self, name: str, inputs: dict, smoke: bool = False):
+        name = inputs.pop("name", None) or name  # --name overrides the script's name
         self.data = {
             "name": name,
             "smoke": smoke,
@@ -133,6 +135,12 @@ def wall_s(time_v_output: str) -> float | None:
         return None
     parts = [float(x) for x in m.group(1).split(":")]
     return sum(v * 60**k for k, v in enumerate(reversed(parts)))
+
+
+def cpu_s(time_v_output: str) -> float | None:
+    """User + system CPU seconds from the output of ``/usr/bin/time -v``."""
+    parts = re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", time_v_output)
+    return sum(float(x) for x in parts) if len(parts) == 2 else None
 
 
 def max_rss_mib(time_v_output: str) -> float | None:

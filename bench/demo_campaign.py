@@ -145,7 +145,11 @@ def main(argv=None) -> None:
     p.add_argument("--run-dir", type=Path, help="finished run to summarise (else run the demo)")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/lpsflow-bench/demo"))
     args = p.parse_args(argv)
-    rec = Record("demo_campaign", {"run_dir": str(args.run_dir or args.workdir)}, args.smoke)
+    rec = Record(
+        "demo_campaign",
+        {"run_dir": str(args.run_dir or args.workdir), "name": args.name},
+        args.smoke,
+    )
     if args.smoke:
         args.run_dir = args.workdir.with_name("demo_smoke")
         shutil.rmtree(args.run_dir, ignore_errors=True)

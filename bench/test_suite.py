@@ -52,7 +52,12 @@ def main(argv=None) -> None:
         args.tests = ["tests/test_stoichiometry.py"]
     rec = Record(
         "test_suite",
-        {"log": str(args.log or ""), "tests": args.tests, "durations": args.durations},
+        {
+            "log": str(args.log or ""),
+            "tests": args.tests,
+            "durations": args.durations,
+            "name": args.name,
+        },
         args.smoke,
     )
     if args.log:
