@@ -143,6 +143,19 @@ def run_cp2k_md(atoms: Atoms, dft: dict, steps: int, threads: int, workdir: Path
     }
 
 
+def cp2k_progress(output: str) -> dict:
+    """What a (possibly unfinished) CP2K MD output has done so far: wall seconds of every SCF
+    iteration (the "Time" column), SCF iterations of every converged SCF (the first one starts
+    from the atomic guess), and the MD step times printed so far."""
+    iters = re.findall(r"^\s+\d+ (?:Broy\.|NoMix)/Diag\.\s+\S+\s+([0-9.]+)\s", output, re.M)
+    converged = re.findall(r"SCF run converged in\s+(\d+) steps", output)
+    return {
+        "scf_iteration_s": [float(x) for x in iters],
+        "scf_iterations_per_evaluation": [int(x) for x in converged],
+        "md_step_s": cp2k_step_times(output),
+    }
+
+
 # ---- DeePMD model ----
 def make_model(workdir: Path, cell: Atoms, train_steps: int, template: Path, n_frames: int) -> dict:
     """Label ``n_frames`` perturbed copies of ``cell`` (cheap CP2K preset), train a model of
@@ -264,6 +277,8 @@ def main(argv=None) -> None:
     p.add_argument("--label-frames", type=int, default=3)
     p.add_argument("--template", type=Path, default=REPO / "config" / "deepmd.json")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/lpsflow-bench/dp_vs_aimd"))
+    p.add_argument("--graph", type=Path, help="use this frozen model instead of training one")
+    p.add_argument("--compressed", type=Path, help="its compressed version (with --graph)")
     p.add_argument(
         "--thread-env-check",
         action="store_true",
@@ -286,16 +301,24 @@ def main(argv=None) -> None:
         k: dft[k] for k in ("functional", "dispersion", "basis", "cutoff", "rel_cutoff", "eps_scf")
     }
     args.workdir.mkdir(parents=True, exist_ok=True)
-    model = make_model(
-        args.workdir, lps_cell(args.sizes[0]), args.train_steps, args.template, args.label_frames
-    )
-    rec.data["inputs"]["model"] = {
-        "sel": model["sel"],
-        "rcut": model["rcut"],
-        "train_steps": args.train_steps,
-        "trained_on": f"{args.label_frames} cheap-preset CP2K frames",
-    }
-    rec.note("DP model: production architecture, trained only briefly (timing only)")
+    if args.graph:  # a model made elsewhere (e.g. a finished campaign's results/model)
+        model = {"graph": args.graph, "compressed": args.compressed or args.graph}
+        rec.data["inputs"]["model"] = {"graph": str(args.graph), "compressed": str(args.compressed)}
+    else:
+        model = make_model(
+            args.workdir,
+            lps_cell(args.sizes[0]),
+            args.train_steps,
+            args.template,
+            args.label_frames,
+        )
+        rec.data["inputs"]["model"] = {
+            "sel": model["sel"],
+            "rcut": model["rcut"],
+            "train_steps": args.train_steps,
+            "trained_on": f"{args.label_frames} cheap-preset CP2K frames",
+        }
+        rec.note("DP model: production architecture, trained only briefly (timing only)")
 
     def aimd_section(n: int, t: int, with_cp2k: bool) -> None:
         cell = lps_cell(n)
@@ -374,7 +397,13 @@ def main(argv=None) -> None:
             "steps": steps,
             "values_s_per_step": values,
             "max_rss_mib": mem,
+            "runs": runs,
         }
+        for key, label in (("c", "compressed"), ("u", "uncompressed")):
+            cpu = median([r["cpu_s_per_step"] for r in runs[key]])
+            rec.figure(
+                f"atom-steps per CPU second {label} ({len(cell)} atoms)", len(cell) / cpu, "1/s"
+            )
         rec.figure(
             f"atom-steps/s/core compressed ({len(cell)} atoms)",
             len(cell) / med["compressed"],

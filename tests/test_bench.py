@@ -23,9 +23,10 @@ import workflow_overhead  # noqa: E402
 BENCHMARKS = ["cl_vs_random", "demo_campaign", "dp_vs_aimd", "test_suite", "workflow_overhead"]
 
 
-def smoke(name: str, out: Path) -> dict:
+def smoke(name: str, out: Path, *extra: str) -> dict:
+    cmd = [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", name, "--out", str(out)]
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", name, "--out", str(out)],
+        [*cmd, "--", *extra] if extra else cmd,
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -96,8 +97,17 @@ def test_smoke_workflow_overhead(tmp_path):
 
 @pytest.mark.slow
 @needs_cp2k()
-def test_smoke_dp_vs_aimd(tmp_path):
-    record = smoke("dp_vs_aimd", tmp_path)
+def test_smoke_dp_vs_aimd(tmp_path, local_campaign):
+    # the tiny campaign's final model (shared session fixture) instead of training one here
+    model = local_campaign / "results" / "model"
+    record = smoke(
+        "dp_vs_aimd",
+        tmp_path,
+        "--graph",
+        str(model / "graph_0.pb"),
+        "--compressed",
+        str(model / "graph_0_compressed.pb"),
+    )
     f = record["figures"]
     assert f["cp2k s/step (16 atoms, 1 thread)"]["value"] > 0
     assert f["dp compressed s/step (16 atoms, 1 thread)"]["value"] > 0
