@@ -16,11 +16,17 @@ sys.path.insert(0, str(REPO / "bench"))
 import cl_vs_random  # noqa: E402
 import demo_campaign  # noqa: E402
 import dp_vs_aimd  # noqa: E402
+import pytest_durations  # noqa: E402
 import run  # noqa: E402
-import test_suite  # noqa: E402
 import workflow_overhead  # noqa: E402
 
-BENCHMARKS = ["cl_vs_random", "demo_campaign", "dp_vs_aimd", "test_suite", "workflow_overhead"]
+BENCHMARKS = [
+    "cl_vs_random",
+    "demo_campaign",
+    "dp_vs_aimd",
+    "pytest_durations",
+    "workflow_overhead",
+]
 
 
 def smoke(name: str, out: Path, *extra: str) -> dict:
@@ -85,7 +91,7 @@ def test_smoke_demo_summary(tmp_path):
 
 
 def test_smoke_test_suite_durations(tmp_path):
-    record = smoke("test_suite", tmp_path)
+    record = smoke("pytest_durations", tmp_path)
     assert record["figures"]["tests"]["value"]["passed"] > 100
 
 
@@ -164,7 +170,7 @@ def test_pytest_durations_are_summed_per_test():
 4.00s call     tests/test_b.py::test_y
 ====== 2 passed, 1 skipped, 1 deselected in 20.10s (0:00:20) ======
 """
-    d = test_suite.parse_durations(text)
+    d = pytest_durations.parse_durations(text)
     assert d["per_test"][0] == ("tests/test_a.py::test_x", 15.5)
     assert d["counts"] == {"passed": 2, "skipped": 1, "deselected": 1}
     assert d["pytest_s"] == 20.1

@@ -51,7 +51,7 @@ def main(argv=None) -> None:
     if args.smoke and not args.log:
         args.tests = ["tests/test_stoichiometry.py"]
     rec = Record(
-        "test_suite",
+        "pytest_durations",
         {
             "log": str(args.log or ""),
             "tests": args.tests,
