@@ -86,6 +86,8 @@ def summarise(run_dir: Path) -> dict:
         )
         .sort_values("span_s", ascending=False)
     )
+    for col, src in (("bench_s", "s"), ("cpu_s", "cpu_time")):  # NaN, not 0, without benchmark
+        per_rule[col] = jobs.groupby("rule")[src].sum(min_count=1)
     wall = (jobs["end"].max() - jobs["start"].min()).total_seconds()
     return {
         "jobs": int(len(jobs)),
