@@ -10,6 +10,7 @@ are written as LAMMPS-style DCD files with MDAnalysis' DCDWriter (float32, the f
 in a child process whose wall time and peak resident memory (``os.wait4`` rusage) are printed.
 
     PYTHONPATH=src .venv/bin/python bench/transport_analysis.py size --frames 10000 100000
+    (or: python -m bench transport_analysis)
 
 Measured 2026-11-25 on the shared 2-core machine (load average about 20, so wall times are
 inflated about tenfold; CPU time is what one free core would take):
@@ -32,7 +33,6 @@ Measured 2026-11-25 (D = 0.05 A^2/ps, dt = 0.1 ps):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -77,7 +77,8 @@ def child(li: str, all_path: str) -> None:
     print(json.dumps({k: summary[k] for k in ("D_cm2_s", "D_err_cm2_s", "beta", "haven_ratio")}))
 
 
-def size(frames: list[int], workdir: Path) -> None:
+def size(frames: list[int], workdir: Path, rec=None) -> None:
+    """Time and peak memory of the analysis of each size (figures into ``rec``)."""
     for n in frames:
         li, all_path = workdir / f"li_{n}.dcd", workdir / f"all_{n}.dcd"
         start = time.perf_counter()
@@ -97,11 +98,20 @@ def size(frames: list[int], workdir: Path) -> None:
             f"peak RSS {usage.ru_maxrss / 1024:.0f} MB, exit {os.waitstatus_to_exitcode(status)}",
             flush=True,
         )
+        if rec is not None:
+            label = f"{n} frames x {N_LI} Li, tracer + collective"
+            rec.figure(f"analysis wall, {label}", round(wall, 2), "s", "< 60" if n >= 1e5 else "")
+            cpu = usage.ru_utime + usage.ru_stime
+            rec.figure(f"analysis CPU, {label}", round(cpu, 2), "s")
+            peak = usage.ru_maxrss / 1024
+            rec.figure(f"peak memory, {label}", round(peak), "MB", "< 1000" if n >= 1e5 else "")
+            if os.waitstatus_to_exitcode(status) != 0:
+                rec.note(f"the analysis of {n} frames exited with {status}")
         li.unlink()
         all_path.unlink()
 
 
-def window(realisations: int, n_frames: int, windows: list[tuple[float, float]]) -> None:
+def window(realisations: int, n_frames: int, windows: list[tuple[float, float]], rec=None) -> None:
     from lpsflow.transport import msd_chunks
 
     lags = np.arange(n_frames) * DT_PS
@@ -118,35 +128,47 @@ def window(realisations: int, n_frames: int, windows: list[tuple[float, float]])
             errors[w].append(d / D_A2_PS - 1)
     for w in windows:
         e = np.asarray(errors[w])
+        if rec is not None:
+            rec.figure(f"RMS error of D, window {w}", round(100 * np.sqrt(np.mean(e**2)), 2), "%")
         print(
             f"window {w}: RMS error {100 * np.sqrt(np.mean(e**2)):.1f} %, "
             f"bias {100 * e.mean():+.1f} % ({realisations} walks of {N_LI} x {n_frames})"
         )
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = ap.add_subparsers(dest="mode", required=True)
-    s = sub.add_parser("size")
-    s.add_argument("--frames", type=int, nargs="+", default=[10_000, 100_000])
-    s.add_argument("--workdir", type=Path, default=None)
-    w = sub.add_parser("window")
-    w.add_argument("--realisations", type=int, default=100)
-    w.add_argument("--frames", type=int, default=10_000)
-    c = sub.add_parser("child")
-    c.add_argument("li")
-    c.add_argument("all")
-    args = ap.parse_args()
+def main(argv=None) -> None:
+    """``size`` (the default; the runner's benchmark), ``window``, or ``child`` (internal)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import Record, parser
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["child"]:
+        child(argv[1], argv[2])
+        return
+    ap = parser(__doc__.splitlines()[0])
+    ap.add_argument("mode", nargs="?", choices=["size", "window"], default="size")
+    ap.add_argument("--frames", type=int, nargs="+", default=None)
+    ap.add_argument("--realisations", type=int, default=100)
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.frames, args.realisations = [200], 2
+    rec = Record(
+        "transport_analysis" if args.mode == "size" else "transport_fit_window",
+        {k: v for k, v in vars(args).items() if k not in ("out", "workdir")},
+        smoke=args.smoke,
+    )
     if args.mode == "size":
+        frames = args.frames or [10_000, 100_000]
         if args.workdir:
-            size(args.frames, args.workdir)
+            size(frames, args.workdir, rec)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                size(args.frames, Path(tmp))
-    elif args.mode == "window":
-        window(args.realisations, args.frames, [(0.02, 0.1), (0.05, 0.2), (0.1, 0.5)])
+                size(frames, Path(tmp), rec)
     else:
-        child(args.li, args.all)
+        n = (args.frames or [10_000])[0]
+        window(args.realisations, n, [(0.02, 0.1), (0.05, 0.2), (0.1, 0.5)], rec)
+    rec.write(args.out)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ TEMPS = [400, 500, 600, 700, 800]  # production temperatures of the shipped conf
 N_REPLICAS = 3  # production.replicas of the shipped config
 
 
-def _campaign_files(root):
-    comps = [f"C{c}" for c in range(N_COMP)]
+def _campaign_files(root, n_comp=N_COMP, n_temp=N_TEMP, n_iter=N_ITER):
+    comps = [f"C{c}" for c in range(n_comp)]
     files = []  # (path, content) in dependency order
     for c in comps:
         files += [
@@ -30,7 +30,7 @@ def _campaign_files(root):
         files += [(f"results/init/{c}/labels.csv", "")]
     files += [("results/init/summary.csv", ""), ("results/init/failures.csv", "")]
     files += [("results/init/theory.csv", "")]
-    for i in range(N_ITER):
+    for i in range(n_iter):
         it = f"results/iter_{i:03d}"
         files += [(f"{it}/data/", None), (f"{it}/dataset.csv", "")]
         if i == 0:
@@ -38,12 +38,12 @@ def _campaign_files(root):
         files += [(f"{it}/train/model_{m}/graph.pb", "") for m in range(N_MODELS)]
         files += [(f"{it}/train/rmse.csv", "")]
         for c in comps:
-            for j in range(N_TEMP):
+            for j in range(n_temp):
                 files += [
                     (f"{it}/explore/{c}/job_{j}/{n}", "")
                     for n in ("model_devi.out", "final.extxyz", "status.json")
                 ]
-        last = i == N_ITER - 1
+        last = i == n_iter - 1
         verdict = {
             "status": "converged" if last else "continue",
             "converged": last,
@@ -89,18 +89,25 @@ def _campaign_files(root):
         os.utime(p, (t0 + 0.01 * k, t0 + 0.01 * k))
 
 
-@pytest.mark.slow
-def test_dry_run_of_large_finished_campaign_under_10_s(tmp_path):
+def _campaign_config(n_comp=N_COMP, n_temp=N_TEMP, n_iter=N_ITER):
+    """The shipped config with n_comp compositions, n_temp explored temperatures, n_iter
+    iterations at most (also used by bench/workflow_overhead.py)."""
     config = shipped("config.yaml")
     config["compositions"] = [
         {"name": f"C{c}", "x": 0.70 + 0.01 * c, "n_atoms": 100, "replicas": 1}
-        for c in range(N_COMP)
+        for c in range(n_comp)
     ]
     config["explore"]["schedule"] = [
-        {"ensemble": "nvt", "temperature": 300 + 100 * t} for t in range(N_TEMP)
+        {"ensemble": "nvt", "temperature": 300 + 100 * t} for t in range(n_temp)
     ]
-    config["loop"]["max_iterations"] = N_ITER
+    config["loop"]["max_iterations"] = n_iter
     config["init"]["n_perturb"] = 5
+    return config
+
+
+@pytest.mark.slow
+def test_dry_run_of_large_finished_campaign_under_10_s(tmp_path):
+    config = _campaign_config()
     _campaign_files(tmp_path)
     start = time.perf_counter()
     proc = run_workflow(tmp_path, config, "-n", "--rerun-triggers", "mtime")

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.io import write
 
 from lpsflow.store import LabelStore, checksums, frame_key
 
@@ -297,6 +296,8 @@ def import_labels(entry: dict, store: LabelStore) -> list[dict]:
             reused = old is not None and old["status"] == "ok" and store.verify(key)
             if not reused:
                 work = store.new_workdir(key)
+                from ase.io import write  # lazy: common.smk imports this module
+
                 write(work / "frame.extxyz", atoms, format="extxyz")
                 frame = system.sub_system([i])
                 frame.to("deepmd/npy", str(work / "label"))

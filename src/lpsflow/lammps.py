@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 from ase import Atoms
-from ase.io import write
 
 from lpsflow.launch import program_env
 from lpsflow.training import dp_env, python_tool
@@ -66,6 +65,8 @@ def run_lammps(
     Returns LAMMPS' exit status; with ``check`` a non-zero status raises
     ``CalledProcessError``. A missing executable always raises.
     """
+    from ase.io import write  # not at module level: common.smk imports this module
+
     workdir.mkdir(parents=True, exist_ok=True)
     write(workdir / "conf.lmp", atoms, format="lammps-data", specorder=type_map, masses=True)
     (workdir / "in.lammps").write_text(text)

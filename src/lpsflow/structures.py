@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.io import read
 
 from lpsflow.amorphous import MinDistances, density, pack
 from lpsflow.stoichiometry import ELEMENT_ORDER, solve
@@ -23,6 +22,9 @@ class StructureError(ValueError):
 
 def check_structure(path: str | Path, allowed: tuple[str, ...] = ELEMENT_ORDER) -> Atoms:
     """Read a CIF/POSCAR/extxyz file and check it is periodic and made of ``allowed`` elements."""
+    from ase.io import read  # not at module level: ase.io takes about a second to import and
+    # every snakemake start imports this module (workflow/rules/common.smk)
+
     try:
         atoms = read(str(path))
     except Exception as err:  # ASE raises many types for unreadable files

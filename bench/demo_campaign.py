@@ -1,0 +1,179 @@
+"""Demo campaign: end-to-end and per-stage wall time of a finished run, and the scheduler's
+overhead per job (jobs per minute).
+
+Reads a run directory: Snakemake's log (``.snakemake/log/*.snakemake.log``: when each job
+started and finished, 1 s resolution) and the benchmark files of the heavy rules
+(``benchmarks/**/*.tsv``: the job's own wall time ``s``, peak memory ``max_rss`` in MB and
+``cpu_time``). The overhead of a job is its span in the log minus its benchmarked wall time.
+Without ``--run-dir`` the README demo is run first (``snakemake --cores 2 --configfile
+config/demo.yaml``) in ``--workdir`` and timed as a whole with /usr/bin/time -v.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from _common import REPO, Record, max_rss_mib, parser, wall_s
+
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
+FINISH = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$")
+
+
+def parse_log(text: str) -> pd.DataFrame:
+    """One row per finished job of a Snakemake log: jobid, rule, start, end, span_s, benchmark."""
+    jobs: dict[int, dict] = {}
+    stamp, current = None, None
+    for line in text.splitlines():
+        s = line.strip()
+        if m := STAMP.match(s):
+            stamp = dt.datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+            current = None
+        elif (m := START.match(s)) and stamp is not None:
+            current = {"rule": m.group(1), "start": stamp, "benchmark": ""}
+        elif current is not None and s.startswith("jobid:"):
+            jobs[int(s.split()[1])] = current
+        elif current is not None and s.startswith("benchmark:"):
+            current["benchmark"] = s.split(None, 1)[1]
+        elif (m := FINISH.match(s)) and int(m.group(1)) in jobs:
+            jobs[int(m.group(1))]["end"] = stamp
+    rows = [{"jobid": k, **v} for k, v in jobs.items() if "end" in v]
+    table = pd.DataFrame(rows, columns=["jobid", "rule", "start", "end", "benchmark"])
+    table["span_s"] = (table["end"] - table["start"]).dt.total_seconds()
+    return table
+
+
+def read_benchmarks(run_dir: Path) -> pd.DataFrame:
+    """Every benchmarks/**/*.tsv of ``run_dir`` (last line of each: the last attempt)."""
+    rows = []
+    for path in sorted((run_dir / "benchmarks").rglob("*.tsv")):
+        tsv = pd.read_csv(path, sep="\t")
+        if len(tsv):
+            rows.append({"benchmark": str(path.relative_to(run_dir)), **tsv.iloc[-1].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def summarise(run_dir: Path) -> dict:
+    """Per-rule table and totals of a finished run (the newest Snakemake log that ran jobs)."""
+    logs = sorted((run_dir / ".snakemake" / "log").glob("*.snakemake.log"))
+    tables = [parse_log(p.read_text(errors="replace")) for p in logs]
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        raise SystemExit(f"no finished jobs in the Snakemake logs of {run_dir}")
+    jobs = tables[-1]
+    bench = read_benchmarks(run_dir)
+    if len(bench):
+        jobs = jobs.merge(
+            bench[["benchmark", "s", "max_rss", "cpu_time"]], on="benchmark", how="left"
+        )
+    else:
+        jobs = jobs.assign(s=float("nan"), max_rss=float("nan"), cpu_time=float("nan"))
+    jobs["overhead_s"] = jobs["span_s"] - jobs["s"]
+    per_rule = (
+        jobs.groupby("rule")
+        .agg(
+            jobs=("jobid", "size"),
+            span_s=("span_s", "sum"),
+            bench_s=("s", "sum"),
+            cpu_s=("cpu_time", "sum"),
+            max_rss_mb=("max_rss", "max"),
+        )
+        .sort_values("span_s", ascending=False)
+    )
+    for col, src in (("bench_s", "s"), ("cpu_s", "cpu_time")):  # NaN, not 0, without benchmark
+        per_rule[col] = jobs.groupby("rule")[src].sum(min_count=1)
+    wall = (jobs["end"].max() - jobs["start"].min()).total_seconds()
+    return {
+        "jobs": int(len(jobs)),
+        "wall_s": wall,
+        "jobs_per_minute": 60.0 * len(jobs) / wall if wall else float("nan"),
+        "overhead_s_median": float(jobs["overhead_s"].median()),
+        "overhead_jobs": int(jobs["overhead_s"].notna().sum()),
+        "per_rule": per_rule.reset_index().to_dict(orient="records"),
+    }
+
+
+def run_demo(workdir: Path) -> dict:
+    """Run the README demo in a fresh ``workdir``; wall time and peak memory of snakemake."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    (workdir / "config").mkdir(parents=True)
+    for f in [*(REPO / "config").glob("*.yaml"), *(REPO / "config").glob("*.json")]:
+        shutil.copy(f, workdir / "config" / f.name)
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    cmd = [
+        "/usr/bin/time",
+        "-v",
+        snakemake,
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        "config/demo.yaml",
+    ]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"demo failed:\n{proc.stderr[-3000:]}")
+    return {"wall_s": wall_s(proc.stderr), "max_rss_mib_snakemake": max_rss_mib(proc.stderr)}
+
+
+def write_smoke_run(root: Path) -> None:
+    """A two-job run directory in Snakemake's formats (for the smoke mode)."""
+    (root / ".snakemake" / "log").mkdir(parents=True)
+    (root / "benchmarks" / "label").mkdir(parents=True)
+    (root / ".snakemake" / "log" / "2026-01-01T000000.000000.snakemake.log").write_text(
+        "[Thu Jan  1 00:00:00 2026]\nrule label_batch:\n    jobid: 1\n"
+        "    benchmark: benchmarks/label/a.tsv\n[Thu Jan  1 00:00:12 2026]\n"
+        "Finished jobid: 1 (Rule: label_batch)\n[Thu Jan  1 00:00:12 2026]\n"
+        "localrule all:\n    jobid: 0\n[Thu Jan  1 00:00:13 2026]\n"
+        "Finished jobid: 0 (Rule: all)\n"
+    )
+    (root / "benchmarks" / "label" / "a.tsv").write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "10.5\t0:00:10\t300.1\t900.0\t280.0\t290.0\t0.1\t1.0\t95.0\t9.8\n"
+    )
+
+
+def main(argv=None) -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--run-dir", type=Path, help="finished run to summarise (else run the demo)")
+    p.add_argument("--workdir", type=Path, default=Path("/tmp/lpsflow-bench/demo"))
+    args = p.parse_args(argv)
+    rec = Record(
+        "demo_campaign",
+        {"run_dir": str(args.run_dir or args.workdir), "name": args.name},
+        args.smoke,
+    )
+    if args.smoke:
+        args.run_dir = args.workdir.with_name("demo_smoke")
+        shutil.rmtree(args.run_dir, ignore_errors=True)
+        write_smoke_run(args.run_dir)
+    if args.run_dir is None:
+        whole = run_demo(args.workdir)
+        rec.figure("demo end to end (time -v)", whole["wall_s"], "s")
+        rec.data["details_run"] = whole
+        args.run_dir = args.workdir
+    s = summarise(args.run_dir)
+    rec.figure("demo wall, first job start to last job end", s["wall_s"], "s")
+    rec.figure("jobs", s["jobs"])
+    rec.figure("jobs per minute", s["jobs_per_minute"], "1/min")
+    rec.figure("scheduler overhead per job (median, benchmarked jobs)", s["overhead_s_median"], "s")
+    for row in s["per_rule"]:
+        print(
+            f"  {row['rule']:22s} jobs {row['jobs']:3d}  span {row['span_s']:8.1f} s  "
+            f"benchmark {row['bench_s']:8.1f} s  max_rss {row['max_rss_mb']} MB"
+        )
+    rec.data["details"] = s
+    rec.write(args.out)
+
+
+if __name__ == "__main__":
+    main()

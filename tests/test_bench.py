@@ -1,0 +1,207 @@
+"""Benchmarks (bench/): the runner finds every script, each script's smoke mode runs and
+writes a complete record, and the parsers the benchmarks rely on read real formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, needs_cp2k
+
+sys.path.insert(0, str(REPO / "bench"))
+
+import cl_vs_random  # noqa: E402
+import demo_campaign  # noqa: E402
+import dp_vs_aimd  # noqa: E402
+import pytest_durations  # noqa: E402
+import run  # noqa: E402
+import workflow_overhead  # noqa: E402
+
+BENCHMARKS = [
+    "cl_vs_random",
+    "demo_campaign",
+    "dp_vs_aimd",
+    "pytest_durations",
+    "transport_analysis",
+    "workflow_overhead",
+]
+
+
+def smoke(name: str, out: Path, *extra: str) -> dict:
+    cmd = [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", name, "--out", str(out)]
+    proc = subprocess.run(
+        [*cmd, "--", *extra] if extra else cmd,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    record = json.loads((out / f"{name}.json").read_text())
+    for key in (
+        "figures",
+        "inputs",
+        "versions",
+        "cores",
+        "date",
+        "loadavg_start",
+        "loadavg_end",
+        "command",
+    ):
+        assert key in record, key
+    assert record["smoke"] is True
+    assert len(record["loadavg_start"]) == 3 and record["cores"] >= 1
+    assert record["versions"]["python"]
+    return record
+
+
+def test_runner_discovers_every_benchmark_and_no_helper():
+    assert run.discover() == BENCHMARKS
+
+
+def test_runner_table_has_a_row_per_figure():
+    rec = {
+        "name": "x",
+        "status": "measured",
+        "loadavg_start": [1.0, 0, 0],
+        "loadavg_end": [2.0, 0, 0],
+        "figures": {
+            "a": {"value": 1.5, "unit": "s", "target": "< 2"},
+            "b": {"value": 3, "unit": "", "target": ""},
+        },
+    }
+    rows = run.table([rec]).splitlines()
+    assert len(rows) == 4
+    assert rows[2] == "| x | a | 1.5 | s | < 2 | measured | 1.0 / 2.0 |"
+
+
+def test_smoke_pending_teacher_comparison(tmp_path):
+    record = smoke("cl_vs_random", tmp_path)
+    ok, _ = cl_vs_random.teacher_available()
+    if not ok:  # no invented number while the teacher labeller is missing
+        assert record["status"] == "pending" and record["figures"] == {}
+
+
+def test_smoke_demo_summary(tmp_path):
+    record = smoke("demo_campaign", tmp_path)
+    f = record["figures"]
+    assert f["jobs"]["value"] == 2
+    assert f["scheduler overhead per job (median, benchmarked jobs)"]["value"] == pytest.approx(1.5)
+
+
+def test_smoke_test_suite_durations(tmp_path):
+    record = smoke("pytest_durations", tmp_path)
+    assert record["figures"]["tests"]["value"]["passed"] > 100
+
+
+@pytest.mark.slow
+def test_smoke_workflow_overhead(tmp_path):
+    record = smoke("workflow_overhead", tmp_path)
+    assert record["figures"]["labelling jobs for 40 frames"]["value"] == 40  # one per frame
+    submissions = record["figures"]["Slurm submissions for 40 frames (profile as shipped)"]
+    assert submissions["value"] == 40  # the profile's label group is commented out
+
+
+@pytest.mark.slow
+@needs_cp2k()
+def test_smoke_dp_vs_aimd(tmp_path, local_campaign):
+    # the tiny campaign's final model (shared session fixture) instead of training one here
+    model = local_campaign / "results" / "model"
+    record = smoke(
+        "dp_vs_aimd",
+        tmp_path,
+        "--graph",
+        str(model / "graph_0.pb"),
+        "--compressed",
+        str(model / "graph_0_compressed.pb"),
+    )
+    f = record["figures"]
+    assert f["cp2k s/step (16 atoms, 1 thread)"]["value"] > 0
+    assert f["dp compressed s/step (16 atoms, 1 thread)"]["value"] > 0
+    assert f["atom-steps/s/core compressed (32 atoms)"]["value"] > 0
+
+
+def test_labels_to_target_takes_first_iteration_at_or_below_target():
+    curve = [(10, 0.5), (15, float("nan")), (20, 0.15), (25, 0.1)]
+    assert cl_vs_random.labels_to_target(curve, 0.15) == 20
+    assert cl_vs_random.labels_to_target(curve, 0.01) is None
+
+
+def test_campaigns_differ_only_in_selection_and_seeds():
+    base = {"select": {"trust_lo": 0.2}, "train": {"steps": 10}}
+    a = cl_vs_random.campaign_config(base, "fps", 0, 4, 5)
+    b = cl_vs_random.campaign_config(base, "random", 0, 4, 5)
+    assert a["dft"]["engine"] == "mlip" and a["select"]["max_per_composition"] == 5
+    assert (a["select"]["method"], b["select"]["method"]) == ("fps", "random")
+    a["select"].pop("method"), b["select"].pop("method")
+    assert a == b
+
+
+SNAKEMAKE_LOG = """\
+[Wed Nov 25 18:46:53 2026]
+localrule sample_structure:
+    output: results/sample/A/replica_0.extxyz
+    jobid: 10
+    wildcards: comp=A, replica=0
+[Wed Nov 25 18:46:55 2026]
+rule label_batch:
+    output: results/init/A/labels/batch_0.csv
+    jobid: 4
+    benchmark: benchmarks/label/A/batch_0.tsv
+[Wed Nov 25 18:46:59 2026]
+Finished jobid: 10 (Rule: sample_structure)
+1 of 3 steps (33%) done
+[Wed Nov 25 18:48:43 2026]
+Finished jobid: 4 (Rule: label_batch)
+"""
+
+
+def test_snakemake_log_gives_job_spans():
+    jobs = demo_campaign.parse_log(SNAKEMAKE_LOG).set_index("jobid")
+    assert jobs.loc[10, "span_s"] == 6 and jobs.loc[4, "span_s"] == 108
+    assert jobs.loc[4, "benchmark"] == "benchmarks/label/A/batch_0.tsv"
+    assert jobs.loc[4, "rule"] == "label_batch"
+
+
+def test_pytest_durations_are_summed_per_test():
+    text = """\
+============================= slowest 3 durations ==============================
+12.50s setup    tests/test_a.py::test_x
+3.00s call     tests/test_a.py::test_x
+4.00s call     tests/test_b.py::test_y
+====== 2 passed, 1 skipped, 1 deselected in 20.10s (0:00:20) ======
+"""
+    d = pytest_durations.parse_durations(text)
+    assert d["per_test"][0] == ("tests/test_a.py::test_x", 15.5)
+    assert d["counts"] == {"passed": 2, "skipped": 1, "deselected": 1}
+    assert d["pytest_s"] == 20.1
+
+
+def test_job_counts_of_a_dry_run():
+    text = "Job stats:\njob            count\n-----  -----\nlabel_batch     50\nall  1\ntotal  51\n"
+    assert workflow_overhead.job_counts(text) == {"label_batch": 50, "all": 1}
+
+
+def test_cp2k_md_input_keeps_the_label_settings(cheap_dft, li3ps4_8):
+    text = dp_vs_aimd.cp2k_md_input(li3ps4_8, cheap_dft, steps=3)
+    assert "RUN_TYPE MD" in text and "STEPS 3" in text
+    assert "STRESS_TENSOR" not in text and "&PRINT" not in text
+    assert f"CUTOFF {cheap_dft['cutoff']}" in text and cheap_dft["basis"] in text
+
+
+def test_cp2k_step_times_read_md_output():
+    out = (
+        " MD| CPU time per MD step [s]                     26.841747            26.841747\n"
+        " MD| CPU time per MD step [s]                     13.634519            20.238133\n"
+    )
+    assert dp_vs_aimd.cp2k_step_times(out) == [26.841747, 13.634519]
+
+
+def test_smoke_transport_analysis(tmp_path):
+    record = smoke("transport_analysis", tmp_path)
+    label = "200 frames x 500 Li, tracer + collective"
+    assert record["figures"][f"analysis wall, {label}"]["value"] > 0
+    assert 0 < record["figures"][f"peak memory, {label}"]["value"] < 1000
+    assert not record["notes"]  # the analysis child exited 0
