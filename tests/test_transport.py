@@ -344,19 +344,23 @@ def test_lammps_dcd_dumps_are_unwrapped_and_in_atom_order(tmp_path):
     from ase.io import write
 
     from lpsflow.production import transport_input
+    from lpsflow.settings import RunSettings
 
     lmp = Path(sys.executable).with_name("lmp")
     if not lmp.exists() and shutil.which("lmp") is None:
         pytest.skip("no lmp")
-    settings = {
-        "timestep_fs": 1.0,
-        "devi_every": 10,
-        "equilibration_steps": 0,
-        "steps": 400,
-        "dump_every": 10,
-        "dump_all_every": 40,
-    }
-    text = transport_input(["m.pb"], ["Li", "P", "S"], settings, 3000.0, 7)
+    settings = RunSettings(
+        pressure=1.0,
+        npt_steps=0,
+        equilibration_steps=0,
+        steps=400,
+        timestep_fs=1.0,
+        dump_every=10,
+        dump_all_every=40,
+        devi_every=10,
+        seed=7,
+    )
+    text = transport_input(["m.pb"], ["Li", "P", "S"], settings, 3000.0)
     dumps = [ln for ln in text.splitlines() if ln.startswith(("dump", "group"))]
     rng = np.random.default_rng(0)
     n = 64

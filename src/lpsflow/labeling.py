@@ -154,6 +154,48 @@ def label_frame(
     return LabelResult(key, stored["status"], stored["reason"], False, len(attempts))
 
 
+def retry_stale_failures(
+    rows: list[dict],
+    frames: list[Atoms],
+    engine: Engine,
+    store: LabelStore,
+    max_attempts: int = 2,
+    retry_failed: bool = False,
+) -> list[dict]:
+    """Rows of a stage's manifests with every failed frame labelled again through
+    :func:`label_frame` when its stored failure is stale (a crash, a changed SCF strategy,
+    time limit, attempts or program version, or ``retry_failed``; see :func:`retry_reason`).
+
+    The collecting job of a stage calls this before the failed-fraction check: the
+    labelling jobs themselves do not rerun when only execution settings change (they are
+    not params), so a stage that stopped at the limit is retried here after the user fixes
+    the settings. ``frames``: the stage's frames (matched to rows by store key; rows of
+    frames not in ``frames``, such as AIMD frames, stay as they are).
+    """
+    failed = {r["key"] for r in rows if r["status"] == "failed"}
+    if not failed:
+        return rows
+    physics = engine.physics()
+    by_key = {}
+    for atoms in frames:
+        key = frame_key(atoms, physics)
+        if key in failed:
+            by_key[key] = atoms
+    out = []
+    for row in rows:
+        if row["status"] == "failed" and row["key"] in by_key:
+            result = label_frame(by_key[row["key"]], engine, store, max_attempts, retry_failed)
+            row = {
+                **row,
+                "status": result.status,
+                "reason": result.reason,
+                "reused": result.reused,
+                "engine_runs": int(row.get("engine_runs", 0) or 0) + result.n_runs,
+            }
+        out.append(row)
+    return out
+
+
 def failure_limit(n_frames: int, max_failed_fraction: float) -> int:
     """Largest number of failed frames among ``n_frames`` that the limit tolerates."""
     return math.floor(max_failed_fraction * n_frames + 1e-9)

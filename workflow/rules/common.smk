@@ -134,6 +134,13 @@ def frame_manifests(wildcards):
     return manifests
 
 
+def perturbed_frames(wildcards):
+    """The perturbed frames of a composition, when init.method labels any."""
+    if lpsconfig.n_frames(config, COMPOSITIONS[wildcards.comp]) == 0:
+        return []
+    return [f"results/init/{wildcards.comp}/frames.extxyz"]
+
+
 def init_tables():
     """Label tables of the initial data: every composition's, then every import's."""
     return [init_labels(comp) for comp in COMPOSITIONS] + [

@@ -27,13 +27,14 @@ rule label_frame:
 rule collect_labels:
     input:
         manifests=frame_manifests,
+        frames=perturbed_frames,  # stale stored failures are labelled again from these
     output:
         data=directory("results/init/{comp}/data"),
         labels="results/init/{comp}/labels.csv",
     log:
         "logs/init/{comp}/collect.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../../envs/cp2k.yaml"
     params:
         type_map=TYPE_MAP,
     script:
@@ -107,7 +108,7 @@ rule summarize_labels:
 # ---- label one of an iteration's candidates (same store, same script) ----
 rule label_candidate:
     input:
-        frames="results/iter_{iter}/select/candidates.extxyz",
+        frames=["results/iter_{iter}/select/candidates.extxyz"],
     output:
         manifest="results/iter_{iter}/label/frame_{frame}.csv",
     log:
@@ -127,11 +128,12 @@ rule label_candidate:
 rule collect_candidate_labels:
     input:
         manifests=candidate_manifests,
+        frames=["results/iter_{iter}/select/candidates.extxyz"],
     output:
         labels="results/iter_{iter}/label/labels.csv",
     log:
         "logs/iter_{iter}/label/collect.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../../envs/cp2k.yaml"
     script:
         "../scripts/collect_candidate_labels.py"

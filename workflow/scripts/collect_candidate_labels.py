@@ -1,14 +1,18 @@
 """Adapter: all labels of an iteration's candidates in one table.
 
-Fails (lpsflow.labeling.TooManyFailures) when more than dft.max_failed_fraction of the
-candidates failed.
+Stored failures that are stale (a crash, changed SCF settings, time limit, attempts or
+program version) are labelled again first; then it fails (lpsflow.labeling.TooManyFailures)
+when more than dft.max_failed_fraction of the candidates failed.
 """
 
 import pandas as pd
+from ase.io import read
 
+from lpsflow.dft import SetupError, get_engine
 from lpsflow.joblog import stop, to_file
-from lpsflow.labeling import TooManyFailures, check_failures
+from lpsflow.labeling import TooManyFailures, check_failures, retry_stale_failures
 from lpsflow.settings import Settings
+from lpsflow.store import LabelStore
 
 log = to_file(snakemake.log[0])
 tables = [pd.read_csv(p) for p in snakemake.input.manifests]
@@ -19,13 +23,31 @@ table = (
         columns=["composition", "frame", "key", "status", "reason", "reused", "engine_runs"]
     )
 )
+settings = Settings.from_config(snakemake.config)
+if table["status"].eq("failed").any():  # stale stored failures are labelled again here
+    dft = settings.dft
+    frames = [a for path in snakemake.input.frames for a in read(path, index=":")]
+    try:
+        engine = get_engine(dft.science.engine, dft.engine_settings(), threads=snakemake.threads)
+        rows = retry_stale_failures(
+            table.to_dict("records"),
+            frames,
+            engine,
+            LabelStore(dft.execution.store),
+            dft.execution.max_attempts,
+            dft.execution.retry_failed,
+        )
+    except SetupError as err:
+        stop(log, err)
+    table = pd.DataFrame(rows, columns=table.columns)
+    table["reason"] = table["reason"].fillna("")
 table["reason"] = table["reason"].fillna("")
 log.info("%d rows from %d tables", len(table), len(tables))
 try:
     check_failures(
         list(table["status"]),
         list(table["reason"]),
-        Settings.from_config(snakemake.config).dft.execution.max_failed_fraction,
+        settings.dft.execution.max_failed_fraction,
         f"candidates of iteration {snakemake.wildcards.iter} "
         f"(results/iter_{snakemake.wildcards.iter}/label/frame_*.csv)",
     )

@@ -1,14 +1,17 @@
 """Adapter: a composition's labelled frames from the store as deepmd/npy (lpsflow.dataset).
 
-Fails (lpsflow.labeling.TooManyFailures) when more than dft.max_failed_fraction of the
-composition's frames failed.
+Stored failures that are stale (a crash, changed SCF settings, time limit, attempts or
+program version) are labelled again first; then it fails (lpsflow.labeling.TooManyFailures)
+when more than dft.max_failed_fraction of the composition's frames failed.
 """
 
 import pandas as pd
+from ase.io import read
 
 from lpsflow.dataset import gather, write_deepmd
+from lpsflow.dft import SetupError, get_engine
 from lpsflow.joblog import stop, to_file
-from lpsflow.labeling import TooManyFailures, check_failures
+from lpsflow.labeling import TooManyFailures, check_failures, retry_stale_failures
 from lpsflow.settings import Settings
 from lpsflow.store import LabelStore
 
@@ -16,6 +19,23 @@ log = to_file(snakemake.log[0])
 table = pd.concat([pd.read_csv(p) for p in snakemake.input.manifests], ignore_index=True)
 settings = Settings.from_config(snakemake.config)
 table["reason"] = table["reason"].fillna("")
+if table["status"].eq("failed").any():  # stale stored failures are labelled again here
+    dft = settings.dft
+    frames = [a for path in snakemake.input.frames for a in read(path, index=":")]
+    try:
+        engine = get_engine(dft.science.engine, dft.engine_settings(), threads=snakemake.threads)
+        rows = retry_stale_failures(
+            table.to_dict("records"),
+            frames,
+            engine,
+            LabelStore(dft.execution.store),
+            dft.execution.max_attempts,
+            dft.execution.retry_failed,
+        )
+    except SetupError as err:
+        stop(log, err)
+    table = pd.DataFrame(rows, columns=table.columns)
+    table["reason"] = table["reason"].fillna("")
 try:
     check_failures(
         list(table["status"]),

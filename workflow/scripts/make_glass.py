@@ -49,7 +49,13 @@ log.info(
     else f"melt {settings.melt_temperature} K, quench to {settings.quench_to} K",
 )
 npt_failed, code = run_npt_or_fallback(
-    cell, inputs.__getitem__, p.type_map, workdir, log, threads=snakemake.threads, command=command
+    cell,
+    lambda npt: inputs[npt],
+    p.type_map,
+    workdir,
+    log,
+    threads=snakemake.threads,
+    command=command,
 )
 status = run_status(workdir, code, "glass.dump")
 if status["frames"]:

@@ -41,7 +41,13 @@ inputs = {
 
 log.info("%s replica %d at %s K: %s", snakemake.wildcards.comp, replica, temperature, run)
 npt_failed, code = run_npt_or_fallback(
-    glass, inputs.__getitem__, p.type_map, workdir, log, threads=snakemake.threads, command=command
+    glass,
+    lambda npt: inputs[npt],
+    p.type_map,
+    workdir,
+    log,
+    threads=snakemake.threads,
+    command=command,
 )
 status = run_status(workdir, code)
 if npt_failed:  # NVT at the glass volume instead: the run is untrusted
