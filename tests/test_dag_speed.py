@@ -1,8 +1,11 @@
-"""DAG building stays fast on a large campaign: 10 compositions x 8 temperatures x 30 iterations.
+"""The DAG of a large finished campaign (10 compositions x 8 temperatures x 30 iterations)
+is complete: a dry run walks all 30 selection checkpoints and finds nothing to do.
 
 Every output of a finished 30-iteration campaign is laid out as placeholder files (in
-dependency order, increasing modification times) so that the dry run walks all 30 selection
-checkpoints and re-evaluates the whole DAG, the worst case of a long campaign.
+dependency order, increasing modification times), the worst case of a long campaign. How long
+that dry run takes is a benchmark, not a timed test (the machine is shared):
+``bench/workflow_overhead.py`` measures it (target < 10 s, docs/benchmarks.md); this test
+prints the time it took.
 """
 
 import json
@@ -106,7 +109,7 @@ def _campaign_config(n_comp=N_COMP, n_temp=N_TEMP, n_iter=N_ITER):
 
 
 @pytest.mark.slow
-def test_dry_run_of_large_finished_campaign_under_10_s(tmp_path):
+def test_dry_run_of_large_finished_campaign_has_nothing_to_do(tmp_path):
     config = _campaign_config()
     _campaign_files(tmp_path)
     start = time.perf_counter()
@@ -114,4 +117,3 @@ def test_dry_run_of_large_finished_campaign_under_10_s(tmp_path):
     elapsed = time.perf_counter() - start
     print(f"dry run of a finished {N_COMP}x{N_TEMP}x{N_ITER} campaign: {elapsed:.1f} s")
     assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-2000:]
-    assert elapsed < 10.0
