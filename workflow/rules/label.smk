@@ -108,7 +108,7 @@ rule summarize_labels:
 # ---- label one of an iteration's candidates (same store, same script) ----
 rule label_candidate:
     input:
-        frames=["results/iter_{iter}/select/candidates.extxyz"],
+        frames="results/iter_{iter}/select/candidates.extxyz",
     output:
         manifest="results/iter_{iter}/label/frame_{frame}.csv",
     log:
