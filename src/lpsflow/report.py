@@ -715,24 +715,26 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     theory = theory_table(inp["theory"]) if "theory" in inp.keys() else None
     densities = [json.loads(Path(p).read_text()) for p in inp.get("densities", [])]
     npt = [json.loads(Path(p).read_text()) for p in inp.get("npt", [])]
-    runs = [json.loads(Path(p).read_text()) for p in inp.get("structure_runs", [])]
+    structure_runs = [json.loads(Path(p).read_text()) for p in inp.get("structure_runs", [])]
     kinds = {d["composition"]: d.get("kind", "glass") for d in densities}
     xs = composition_x(inp["samples"])
     return {
         "theory": table_html(theory) if theory is not None else None,
         "n_theories": int(theory["theory"].nunique()) if theory is not None else 0,
         "densities": table_html(density_table(densities, npt, config, measured_densities())),
-        "structure_runs": table_html(structure_runs_table(runs, kinds)),
+        "structure_runs": table_html(structure_runs_table(structure_runs, kinds)),
         "crystals": sorted(c for c, k in kinds.items() if k == "crystal"),
         "melted_crystals": sorted(
             {
                 f"{r['composition']} at {r['temperature_K']:g} K"
-                for r in runs
+                for r in structure_runs
                 if kinds.get(r["composition"]) == "crystal" and r["framework_flowed"]
             }
         ),
-        "fig_structure_property": plot_structure_property(cond, runs, xs) if runs else None,
-        "fig_run_rdf": plot_run_rdfs(runs) if runs else None,
+        "fig_structure_property": plot_structure_property(cond, structure_runs, xs)
+        if structure_runs
+        else None,
+        "fig_run_rdf": plot_run_rdfs(structure_runs) if structure_runs else None,
         "title": "LPS force-field campaign",
         "digest": config_digest(config),
         "type_map": " ".join(type_map),
