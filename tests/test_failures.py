@@ -232,7 +232,7 @@ def test_wrong_data_dir_fails_the_job_and_stores_nothing(tmp_path):
     labels = pd.read_csv(tmp_path / LABELS)
     assert list(labels["status"]) == ["ok", "ok"] and not labels["reused"].any()
     first = Path(calls.read_text().splitlines()[0]).parent.name.split(".")[0]
-    assert first == labels["key"].iloc[0]
+    assert first in set(labels["key"])  # one job per frame: either frame may run first
 
 
 @pytest.mark.slow
