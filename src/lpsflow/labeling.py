@@ -196,6 +196,21 @@ def retry_stale_failures(
     return out
 
 
+def retry_stale_in_stage(rows: list[dict], frame_files: list[str], dft, threads: int = 1):
+    """:func:`retry_stale_failures` for a stage's collecting job: the frames are read from
+    ``frame_files`` and the engine built from ``dft`` (:class:`lpsflow.settings.DftSettings`).
+    Raises :class:`lpsflow.dft.SetupError` when the engine cannot run."""
+    from ase.io import read
+
+    from lpsflow.dft import get_engine
+
+    frames = [a for path in frame_files for a in read(path, index=":")]
+    engine = get_engine(dft.science.engine, dft.engine_settings(), threads=threads)
+    store = LabelStore(dft.execution.store)
+    ex = dft.execution
+    return retry_stale_failures(rows, frames, engine, store, ex.max_attempts, ex.retry_failed)
+
+
 def failure_limit(n_frames: int, max_failed_fraction: float) -> int:
     """Largest number of failed frames among ``n_frames`` that the limit tolerates."""
     return math.floor(max_failed_fraction * n_frames + 1e-9)

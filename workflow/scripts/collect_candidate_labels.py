@@ -6,13 +6,11 @@ when more than dft.max_failed_fraction of the candidates failed.
 """
 
 import pandas as pd
-from ase.io import read
 
-from lpsflow.dft import SetupError, get_engine
+from lpsflow.dft import SetupError
 from lpsflow.joblog import stop, to_file
-from lpsflow.labeling import TooManyFailures, check_failures, retry_stale_failures
+from lpsflow.labeling import TooManyFailures, check_failures, retry_stale_in_stage
 from lpsflow.settings import Settings
-from lpsflow.store import LabelStore
 
 log = to_file(snakemake.log[0])
 tables = [pd.read_csv(p) for p in snakemake.input.manifests]
@@ -25,17 +23,9 @@ table = (
 )
 settings = Settings.from_config(snakemake.config)
 if table["status"].eq("failed").any():  # stale stored failures are labelled again here
-    dft = settings.dft
-    frames = [a for path in snakemake.input.frames for a in read(path, index=":")]
     try:
-        engine = get_engine(dft.science.engine, dft.engine_settings(), threads=snakemake.threads)
-        rows = retry_stale_failures(
-            table.to_dict("records"),
-            frames,
-            engine,
-            LabelStore(dft.execution.store),
-            dft.execution.max_attempts,
-            dft.execution.retry_failed,
+        rows = retry_stale_in_stage(
+            table.to_dict("records"), snakemake.input.frames, settings.dft, snakemake.threads
         )
     except SetupError as err:
         stop(log, err)
