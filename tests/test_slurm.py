@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,38 @@ def test_profile_runs_campaign_through_sbatch(tmp_path, slurm_conf, local_campai
     assert a["n_train"].tolist() == b["n_train"].tolist()
     num = a.select_dtypes("number").columns
     assert np.allclose(a[num], b[num], rtol=1e-6, equal_nan=True)
+
+
+def test_cluster_restarts_clean_after_interrupted_run(slurm_conf):
+    """Daemons killed with a job running (an interrupted session) must not block the next
+    start: the recovered job would hold the node allocated and CI never saw an idle node."""
+    import signal
+
+    import local_cluster
+
+    env = {**os.environ, "SLURM_CONF": str(slurm_conf)}
+    job = subprocess.run(
+        ["sbatch", "--parsable", "-p", "debug", "--mem-per-cpu=100", "--wrap", "sleep 600"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for _ in range(60):
+        if (
+            "RUNNING"
+            in subprocess.run(
+                ["squeue", "-h", "-j", job, "-o", "%T"], env=env, capture_output=True, text=True
+            ).stdout
+        ):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"job {job} never started")
+    for name in ("slurmd.pid", "slurmctld.pid"):  # SIGKILL: no clean shutdown, state kept
+        os.kill(int((SLURM_DIR / name).read_text().split()[0]), signal.SIGKILL)
+    time.sleep(1)
+    assert local_cluster.start(SLURM_DIR) == slurm_conf
+    queue = subprocess.run(["squeue", "-h"], env=env, capture_output=True, text=True).stdout
+    assert queue.strip() == ""
+    assert local_cluster._node_state(SLURM_DIR) == "idle"

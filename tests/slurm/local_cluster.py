@@ -121,9 +121,15 @@ def _install_system_conf(d: Path) -> None:
 
 def start(d: Path = DEFAULT_DIR, timeout: float = 30.0) -> Path:
     """Start munged (if needed), slurmctld and slurmd; return the slurm.conf path."""
-    if _up(d) and _node_state(d) in ("idle", "mixed", "allocated"):
-        return d / "slurm.conf"
+    if _up(d):
+        if _node_state(d) in ("idle", "mixed", "allocated"):
+            return d / "slurm.conf"
+        stop(d)  # daemons of an interrupted run whose node never came back
     install()
+    # A test cluster never inherits the jobs of an interrupted run: recovered "running" jobs
+    # hold the node allocated until they time out (CI saw exactly this and never got an idle
+    # node), so the saved state is wiped and slurmctld starts clean (-c).
+    shutil.rmtree(d / "state", ignore_errors=True)
     for sub in ("state", "spool"):
         (d / sub).mkdir(parents=True, exist_ok=True)
     _start_munge(d)
@@ -142,14 +148,17 @@ def start(d: Path = DEFAULT_DIR, timeout: float = 30.0) -> Path:
     (d / "slurm.conf").write_text(f"{MARK}\n{conf}")
     _install_system_conf(d)
     env = _env(d)
-    subprocess.run(["slurmctld", "-f", str(d / "slurm.conf")], env=env, check=True)
+    subprocess.run(["slurmctld", "-c", "-f", str(d / "slurm.conf")], env=env, check=True)
     subprocess.run(["slurmd", "-f", str(d / "slurm.conf")], env=env, check=True)
     deadline = time.time() + timeout
     while time.time() < deadline:
         if _up(d) and _node_state(d) == "idle":
             return d / "slurm.conf"
         time.sleep(0.5)
-    raise RuntimeError(f"local Slurm did not come up; see {d}/slurmctld.log and slurmd.log")
+    state = _node_state(d) if _up(d) else "controller down"
+    raise RuntimeError(
+        f"local Slurm did not come up (node: {state!r}); see {d}/slurmctld.log and slurmd.log"
+    )
 
 
 def stop(d: Path = DEFAULT_DIR) -> None:
