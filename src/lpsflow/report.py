@@ -211,26 +211,82 @@ def plot_not_diffusive(msd: dict, runs: pd.DataFrame, window: list, msd_min: flo
     return figure_png(fig)
 
 
-def comparable_references(exp: pd.DataFrame, compositions: list[dict]) -> pd.DataFrame:
-    """Experimental rows comparable with the simulated glasses: glass state, same Li2S fraction.
+REFERENCE_STATES = ("glass", "glass-ceramic", "crystal")
+COMPOSITION_TOL = 0.01  # |x_exp - x_sim| at which a reference counts as the same composition
+ROOM_TEMPERATURE_K = 298.15  # where a reference given only at "room temperature" is drawn
 
-    A composition with oxygen or halide substitution is compared with nothing (the table holds
-    binary Li2S-P2S5 values only). Adds the matching ``composition`` name.
+
+def select_references(
+    exp: pd.DataFrame,
+    compositions: list[dict],
+    states: tuple[str, ...] = ("glass",),
+    atol: float = COMPOSITION_TOL,
+) -> pd.DataFrame:
+    """Experimental rows in one of ``states`` whose Li2S fraction lies within ``atol`` of a
+    simulated amorphous composition's ``x``; adds the matching ``composition`` name and a
+    ``comparison`` label (``glass vs glass``, ``glass vs glass-ceramic``, ...).
+
+    A composition without ``x`` (a crystal file) or with oxygen or halide substitution is
+    compared with nothing (the table holds binary Li2S-P2S5 values only).
     """
     rows = []
     for comp in compositions:
         if "x" not in comp or comp.get("oxygen_fraction", 0) or comp.get("halide_fraction", 0):
             continue
-        same = exp[(exp["state"] == "glass") & (np.isclose(exp["x_li2s"], comp["x"], atol=0.005))]
-        rows.append(same.assign(composition=comp["name"]))
-    return pd.concat(rows, ignore_index=True) if rows else exp.iloc[0:0].assign(composition=[])
+        near = (exp["x_li2s"].astype(float) - float(comp["x"])).abs() <= atol + 1e-9
+        same = exp[exp["state"].isin(states) & near]
+        rows.append(same.assign(composition=comp["name"], comparison="glass vs " + same["state"]))
+    if not rows:
+        return exp.iloc[0:0].assign(composition=[], comparison=[])
+    return pd.concat(rows, ignore_index=True)
+
+
+def comparable_references(exp: pd.DataFrame, compositions: list[dict]) -> pd.DataFrame:
+    """Experimental rows comparable with the simulated glasses, like with like: glass state,
+    same Li2S fraction (within :data:`COMPOSITION_TOL`)."""
+    return select_references(exp, compositions, states=("glass",))
+
+
+def experiment_comparison(refs: pd.DataFrame, arr: pd.DataFrame) -> pd.DataFrame:
+    """The references matched to a simulated composition (:func:`select_references`) beside
+    that composition's simulated sigma(298 K) and Ea; glass vs glass rows first."""
+    cols = ["composition", "comparison", "material", "x_li2s", "temperature", "sigma_rt_S_cm"]
+    out = refs[[c for c in [*cols, "Ea_eV"] if c in refs]].copy()
+    sim = arr.set_index("composition") if "composition" in arr else pd.DataFrame()
+    for col, name in (
+        ("sigma_ref_S_cm", "simulated sigma(298 K) S/cm"),
+        ("Ea_eV", "simulated Ea_eV"),
+    ):
+        out[name] = out["composition"].map(sim[col]) if col in sim else np.nan
+    if "reference" in refs:
+        out["reference"] = refs["reference"]
+    later = out["comparison"] != "glass vs glass"
+    return (
+        out.assign(_later=later)
+        .sort_values(["composition", "_later"], kind="stable")
+        .drop(columns="_later")
+    )
+
+
+REFERENCE_MARKERS = {
+    "glass": {"marker": "*", "color": "k", "ms": 10},
+    "glass-ceramic": {"marker": "D", "color": "0.4", "mfc": "none", "ms": 6},
+    "crystal": {"marker": "x", "color": "0.4", "ms": 6},
+}
+REFERENCE_LABELS = {
+    "glass": "experiment, glass, same x (glass vs glass)",
+    "glass-ceramic": "experiment, glass-ceramic, same x (context only)",
+    "crystal": "experiment, crystal, same x (context only)",
+}
 
 
 def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> str:
     """Tracer (circles) and collective (squares) sigma per composition; open: not fitted.
 
-    ``exp`` holds only references comparable with the simulated glasses
-    (:func:`comparable_references`): glass values of the same composition, drawn at 298 K.
+    ``exp`` holds only references of a simulated composition's Li2S fraction
+    (:func:`select_references`), drawn at their temperature (298 K when given as room
+    temperature): glass references as filled black stars (glass vs glass), glass-ceramic
+    ones as open grey diamonds (context only: their superionic crystals conduct better).
     """
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     fitted_col = cond["fitted"] if "fitted" in cond else pd.Series(True, index=cond.index)
@@ -263,11 +319,18 @@ def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> 
             t = np.linspace(298.15, g["temperature_K"].max(), 50)
             s = np.exp(fit["intercept"].iloc[0] + fit["slope"].iloc[0] / t) / t
             ax.plot(1000.0 / t, s, "--", color=color)
+    drawn = set()
     for _, ref in exp.iterrows():
-        ax.plot(1000.0 / 298.15, ref["sigma_rt_S_cm"], "k*", ms=10)
+        state = ref.get("state", "glass")
+        marker = REFERENCE_MARKERS.get(state, REFERENCE_MARKERS["crystal"])
+        t_ref = ref.get("temperature_K", np.nan)
+        t_ref = float(t_ref) if pd.notna(t_ref) else ROOM_TEMPERATURE_K
+        label = None if state in drawn else REFERENCE_LABELS.get(state, f"experiment: {state}")
+        drawn.add(state)
+        ax.plot(1000.0 / t_ref, ref["sigma_rt_S_cm"], linestyle="none", label=label, **marker)
         ax.annotate(
             f"{ref['composition']}: " + ref["reference"].split(",")[0],
-            (1000.0 / 298.15, ref["sigma_rt_S_cm"]),
+            (1000.0 / t_ref, ref["sigma_rt_S_cm"]),
             fontsize=6,
             xytext=(4, 0),
             textcoords="offset points",
@@ -276,7 +339,7 @@ def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> 
         yscale="log",
         xlabel="1000 / T (1/K)",
         ylabel="σ (S/cm)",
-        title="Arrhenius plot (open: not fitted; stars: glass experiments, same composition)",
+        title="Arrhenius plot (open: not fitted); experiments of the same Li2S fraction only",
     )
     ax.legend(fontsize=7)
     return figure_png(fig)
@@ -611,6 +674,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     msd = {msd_key(path): pd.read_csv(path) for path in inp["msd"]}
     runs = pd.read_csv(inp["transport_runs"])
     comparable = comparable_references(exp, config["compositions"])
+    same_x = select_references(exp, config["compositions"], ("glass", "glass-ceramic"))
     failures = [pd.read_csv(inp["init_failures"]).assign(stage="initial data")]
     for i, lab in enumerate(labels):
         failures.append(lab[lab["status"] != "ok"].assign(stage=f"iteration {i}"))
@@ -761,13 +825,14 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "fig_not_diffusive": plot_not_diffusive(
             msd, runs, config["production"]["fit_window"], config["production"]["msd_min_A2"]
         ),
-        "fig_arrhenius": plot_arrhenius(cond, arr, comparable),
+        "fig_arrhenius": plot_arrhenius(cond, arr, same_x),
         "conductivity": table_html(cond[[c for c in cond_cols if c in cond]]),
         "transport_runs": table_html(runs[[c for c in run_cols if c in runs]]),
         "not_diffusive": table_html(slow[slow_cols]) if len(slow) else None,
         "arrhenius": table_html(arr[arr_cols]),
         "experimental": table_html(exp),
-        "comparable_experiments": table_html(comparable),
+        "comparable_experiments": table_html(experiment_comparison(same_x, arr)),
+        "n_glass_references": len(comparable),
         "haven_ratio": config["production"]["haven_ratio"],
         "fit_window": config["production"]["fit_window"],
         "failures": table_html(failures),
