@@ -99,7 +99,17 @@ def test_cluster_restarts_clean_after_interrupted_run(slurm_conf):
 
     env = {**os.environ, "SLURM_CONF": str(slurm_conf)}
     job = subprocess.run(
-        ["sbatch", "--parsable", "-p", "debug", "--mem-per-cpu=100", "--wrap", "sleep 600"],
+        [
+            "sbatch",
+            "--parsable",
+            "-p",
+            "debug",
+            "--mem-per-cpu=100",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "sleep 600",
+        ],
         env=env,
         capture_output=True,
         text=True,
