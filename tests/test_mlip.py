@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dpdata
 import numpy as np
 import pytest
 
@@ -132,3 +133,48 @@ def test_to_system_virial_sign():
     tension = np.array([0.01, 0.01, 0.01, 0, 0, 0])  # eV/A^3, positive = tension
     system = to_system(atoms, -3.0, np.zeros((2, 3)), tension)
     assert np.allclose(np.diag(system["virials"][0]), -0.01 * 27.0)
+
+
+def test_teacher_md_initial_data_enter_the_store(tmp_path, teacher, li3ps4_8):
+    """init.method aimd with the teacher: every n-th frame of its own MD, labelled by it,
+    keyed as a single point of the same frame would be (a later request is served)."""
+    from lpsflow.aimd import AimdSettings, aimd_frames
+
+    store = LabelStore(tmp_path / "store")
+    md = AimdSettings(steps=4, every=2, temperature=600, seed=3)
+    settings = {"engine": "mlip", "model": "chgnet-0.3.0"}
+    frames, run = aimd_frames(li3ps4_8, settings, md, store)
+    assert [f["step"] for f in frames] == [0, 2, 4]
+    assert run["status"] == "complete" and not run["reused"]
+    assert all(f["status"] == "ok" for f in frames)
+    moved = dpdata.LabeledSystem(str(store.label_path(frames[-1]["key"])), fmt="deepmd/npy")
+    assert not np.allclose(moved["coords"][0], li3ps4_8.positions)  # the MD moved the atoms
+    snap = li3ps4_8.copy()
+    snap.positions = moved["coords"][0]
+    assert frame_key(snap, teacher.physics()) == frames[-1]["key"]
+    single = teacher.run(snap, tmp_path / "sp", 0).system
+    assert np.allclose(single["forces"][0], moved["forces"][0], atol=1e-5)
+    assert np.allclose(single["virials"][0], moved["virials"][0], atol=1e-5)
+    again, run2 = aimd_frames(li3ps4_8, settings, md, store)
+    assert run2["reused"] and [f["key"] for f in again] == [f["key"] for f in frames]
+
+
+def test_teacher_md_crash_keeps_frames_before(li3ps4_8):
+    from ase.calculators.lj import LennardJones
+
+    from lpsflow.aimd import AimdSettings, teacher_md_frames
+
+    class DiesLater(LennardJones):
+        calls = 0
+
+        def calculate(self, *args, **kwargs):
+            DiesLater.calls += 1
+            if DiesLater.calls > 3:
+                raise RuntimeError("teacher blew up")
+            super().calculate(*args, **kwargs)
+
+    md = AimdSettings(steps=10, every=1, temperature=300, seed=0)
+    frames, reason = teacher_md_frames(li3ps4_8, DiesLater(sigma=2.0, epsilon=0.01, rc=5.0), md)
+    assert reason.startswith("crash: RuntimeError: teacher blew up")
+    assert 1 <= len(frames) < 11 and all(f["system"] is not None for f in frames)
+    assert [f["step"] for f in frames] == list(range(len(frames)))

@@ -1,5 +1,8 @@
 """Initial data from short CP2K AIMD runs (as DP-GEN's init_bulk), through the label store.
 
+With the teacher engine (``dft.engine: mlip``) the run is the teacher's own MD (ASE, same
+thermostat, seed, length and stride) and its frames carry the teacher's labels.
+
 One NVT run (CSVR thermostat) of a starting cell with the labelling settings (same
 functional, basis, cutoffs, SCF threshold: the same ``physics`` as a single point) prints
 positions, forces and the analytical stress every ``every`` steps. Each printed frame whose
@@ -215,6 +218,51 @@ def parse_run(workdir: Path, atoms: Atoms) -> list[dict]:
     return frames
 
 
+# ---- the teacher's MD (engine mlip) ----
+def teacher_md_frames(atoms: Atoms, calculator, md: AimdSettings) -> tuple[list[dict], str]:
+    """NVT MD of ``atoms`` with the teacher ``calculator`` (ASE, Bussi's CSVR thermostat as
+    CP2K's, Maxwell-Boltzmann velocities from ``md.seed``); every ``md.every``-th step (0, n,
+    2n, ...) is a labelled frame, as in :func:`parse_run`. An exception stops the run and
+    keeps the frames before it (reason ``crash: ...``); a non-finite label is a failed frame.
+    """
+    from ase import units
+    from ase.md.bussi import Bussi
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    from lpsflow.dft.mlip import to_system
+
+    work = atoms.copy()
+    work.calc = calculator
+    rng = np.random.default_rng(md.seed)
+    thermalize_momenta(work, md.temperature, rng=rng)
+    Stationary(work)
+    dyn = Bussi(
+        work, md.timestep_fs * units.fs, md.temperature, md.thermostat_fs * units.fs, rng=rng
+    )
+    frames, step = [], 0
+    try:
+        while step <= md.steps:
+            energy, forces = work.get_potential_energy(), work.get_forces()
+            stress = work.get_stress(voigt=True)
+            values = [np.atleast_1d(energy), forces, stress]
+            finite = all(np.all(np.isfinite(v)) for v in values)
+            frames.append(
+                {
+                    "step": step,
+                    "coords": work.positions.copy(),
+                    "system": to_system(work, energy, forces, stress) if finite else None,
+                    "reason": "" if finite else "non_finite: energy, forces or stress",
+                }
+            )
+            if step + md.every > md.steps:
+                break
+            dyn.run(md.every)
+            step += md.every
+    except Exception as err:  # the teacher failed on a configuration: keep what came before
+        return frames, f"crash: {type(err).__name__}: {err}"[:500]
+    return frames, ""
+
+
 # ---- running ----
 def run_key(atoms: Atoms, physics: dict, md: AimdSettings) -> str:
     """Content address of one AIMD run: starting frame, label settings and MD settings."""
@@ -323,17 +371,24 @@ def aimd_frames(
         if record["status"] == "complete" or not retry_failed:
             return record["frames"], {**record, "reused": True}
     work = store.new_workdir(f"aimd-{rkey}")
-    (work / INPUT).write_text(md_input(atoms, settings, md))
     write(work / "start.extxyz", atoms, format="extxyz")
-    returncode, timed_out, wall = _execute(
-        settings, work, threads, settings["timeout_s"] * (md.steps + 1)
-    )
-    for scratch in work.glob("*.wfn*"):
-        scratch.unlink()
-    reason = run_outcome(work, returncode, timed_out)
+    if settings["engine"] == "mlip":  # the teacher's own MD: no external program
+        engine = get_engine("mlip", settings, threads=threads)
+        start = time.monotonic()
+        parsed, reason = teacher_md_frames(atoms, engine.calculator, md)
+        returncode, wall = None, time.monotonic() - start
+    else:
+        (work / INPUT).write_text(md_input(atoms, settings, md))
+        returncode, timed_out, wall = _execute(
+            settings, work, threads, settings["timeout_s"] * (md.steps + 1)
+        )
+        for scratch in work.glob("*.wfn*"):
+            scratch.unlink()
+        reason = run_outcome(work, returncode, timed_out)
+        parsed = parse_run(work, atoms)
     source = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float))}
     source["aimd_run"] = rkey
-    frames = store_frames(parse_run(work, atoms), atoms, physics, store, source)
+    frames = store_frames(parsed, atoms, physics, store, source)
     record = {
         "key": rkey,
         "status": "stopped" if reason else "complete",
