@@ -5,6 +5,7 @@ from __future__ import annotations
 import dpdata
 import numpy as np
 import pytest
+from conftest import shipped
 
 from lpsflow.dft import SetupError, get_engine
 from lpsflow.dft.mlip import MODELS, Mlip, load_calculator, to_system
@@ -178,3 +179,33 @@ def test_teacher_md_crash_keeps_frames_before(li3ps4_8):
     assert reason.startswith("crash: RuntimeError: teacher blew up")
     assert 1 <= len(frames) < 11 and all(f["system"] is not None for f in frames)
     assert [f["step"] for f in frames] == list(range(len(frames)))
+
+
+def test_teacher_labels_a_stage_in_one_job(tmp_path, li3ps4_8):
+    """The teacher labels in-stage (no per-frame jobs); CP2K keeps one job per frame. The
+    rows equal what per-frame jobs write: same keys, frame numbers from the files."""
+    from ase.io import write
+
+    from lpsflow.dft import labels_in_stage
+    from lpsflow.labeling import label_stage
+    from lpsflow.settings import Settings
+
+    assert labels_in_stage("mlip") and not labels_in_stage("cp2k")
+    frames = []
+    for i in range(3):
+        atoms = li3ps4_8.copy()
+        atoms.positions += np.random.default_rng(i).normal(0, 0.05, atoms.positions.shape)
+        atoms.info.update(composition="LPS75", index=i)
+        frames.append(atoms)
+    write(tmp_path / "a.extxyz", frames[:2])
+    write(tmp_path / "b.extxyz", frames[2:])
+    config = shipped("config.yaml")
+    config["dft"].update(engine="mlip", model="chgnet-0.3.0", store=str(tmp_path / "store"))
+    dft = Settings.from_config(config).dft
+    rows = label_stage([str(tmp_path / "a.extxyz"), str(tmp_path / "b.extxyz")], dft)
+    assert [r["frame"] for r in rows] == [0, 1, 2]
+    assert all(r["status"] == "ok" and r["engine_runs"] == 1 for r in rows)
+    engine = get_engine("mlip", dft.engine_settings())
+    assert [r["key"] for r in rows] == [frame_key(a, engine.physics()) for a in frames]
+    again = label_stage([str(tmp_path / "a.extxyz"), str(tmp_path / "b.extxyz")], dft)
+    assert all(r["reused"] and r["engine_runs"] == 0 for r in again)

@@ -211,6 +211,31 @@ def retry_stale_in_stage(rows: list[dict], frame_files: list[str], dft, threads:
     return retry_stale_failures(rows, frames, engine, store, ex.max_attempts, ex.retry_failed)
 
 
+def label_stage(frame_files: list[str], dft, threads: int = 1, where: str = "labelling"):
+    """Label every frame of ``frame_files`` in this job (engines that label in-stage, see
+    :func:`lpsflow.dft.labels_in_stage`): the rows per-frame jobs would have written, frame
+    numbers counted over the files in order. ``dft`` is :class:`lpsflow.settings.DftSettings`.
+    Stops early (:class:`TooManyFailures`) once the stage's failure limit is passed."""
+    from ase.io import read
+
+    from lpsflow.dft import get_engine
+
+    frames = [a for path in frame_files for a in read(path, index=":")]
+    for index, atoms in enumerate(frames):
+        atoms.info.setdefault("index", index)
+    engine = get_engine(dft.science.engine, dft.engine_settings(), threads=threads)
+    ex = dft.execution
+    return label_batch(
+        frames,
+        engine,
+        LabelStore(ex.store),
+        ex.max_attempts,
+        ex.retry_failed,
+        ex.max_failed_fraction,
+        where=where,
+    )
+
+
 def failure_limit(n_frames: int, max_failed_fraction: float) -> int:
     """Largest number of failed frames among ``n_frames`` that the limit tolerates."""
     return math.floor(max_failed_fraction * n_frames + 1e-9)

@@ -19,6 +19,7 @@ os.environ.update(
 
 from lpsflow import config as lpsconfig  # noqa: E402
 from lpsflow.settings import Settings  # noqa: E402
+from lpsflow.dft import labels_in_stage  # noqa: E402
 from lpsflow.importing import dft_theory, theory_label  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -37,6 +38,9 @@ EXPLORE_JOBS = S.explore.jobs
 TEACHER = (
     S.dft.science.engine == "mlip"
 )  # teacher-labelled: its own MD is the ground truth
+# a cheap in-process engine (the teacher) labels a stage in its collecting job; CP2K gets
+# one job per frame (lpsflow.dft.labels_in_stage)
+LABEL_IN_STAGE = labels_in_stage(S.dft.science.engine)
 IMPORTS = {entry["name"]: entry for entry in lpsconfig.imports(config)}
 INIT_METHOD = config["init"]["method"]
 
@@ -45,8 +49,13 @@ INIT_METHOD = config["init"]["method"]
 localrules:
     all,
     summarize_labels,
-    collect_candidate_labels,
     summarize_iterations,
+
+
+if not LABEL_IN_STAGE:  # then it only gathers tables
+
+    localrules:
+        collect_candidate_labels,
 
 
 wildcard_constraints:
@@ -125,7 +134,7 @@ def frame_manifests(wildcards):
     """Manifests of a composition's initial labels: one per perturbed frame (job count =
     frames; batching is the profile's) and/or one per AIMD run (init.method)."""
     comp = COMPOSITIONS[wildcards.comp]
-    n = lpsconfig.n_frames(config, comp)
+    n = 0 if LABEL_IN_STAGE else lpsconfig.n_frames(config, comp)
     manifests = [
         f"results/init/{wildcards.comp}/labels/frame_{f}.csv" for f in range(n)
     ]

@@ -1,7 +1,8 @@
 # Stage 2: DFT labelling through the content-addressed store (lpsflow.store).
 # One job per frame: the job count depends on the frames only, never on how a cluster
 # batches them (the Slurm profile may group label jobs; see slurm/config.yaml), so
-# changing the batching reruns nothing.
+# changing the batching reruns nothing. A cheap in-process engine (the teacher, ~0.1 s per
+# frame) labels each stage in its collecting job instead (LABEL_IN_STAGE).
 
 
 # ---- label one initial frame (stored labels reused) ----
@@ -35,6 +36,7 @@ rule collect_labels:
         "logs/init/{comp}/collect.log",
     conda:
         "../../envs/cp2k.yaml"
+    threads: S.dft.execution.threads if LABEL_IN_STAGE else 1
     params:
         type_map=TYPE_MAP,
     script:
@@ -135,5 +137,6 @@ rule collect_candidate_labels:
         "logs/iter_{iter}/label/collect.log",
     conda:
         "../../envs/cp2k.yaml"
+    threads: S.dft.execution.threads if LABEL_IN_STAGE else 1
     script:
         "../scripts/collect_candidate_labels.py"

@@ -16,8 +16,9 @@ def verdict(iteration):
 
 
 def candidate_manifests(wildcards):
-    """One label manifest per selected candidate of the iteration."""
-    n = verdict(wildcards.iter).n_selected
+    """One label manifest per selected candidate of the iteration (none when the engine
+    labels in-stage: the collecting job labels them)."""
+    n = 0 if LABEL_IN_STAGE else verdict(wildcards.iter).n_selected
     return [f"{iter_dir(wildcards.iter)}/label/frame_{f}.csv" for f in range(n)]
 
 

@@ -7,13 +7,21 @@ when more than dft.max_failed_fraction of the candidates failed.
 
 import pandas as pd
 
-from lpsflow.dft import SetupError
+from lpsflow.dft import SetupError, labels_in_stage
 from lpsflow.joblog import stop, to_file
-from lpsflow.labeling import TooManyFailures, check_failures, retry_stale_in_stage
+from lpsflow.labeling import TooManyFailures, check_failures, label_stage, retry_stale_in_stage
 from lpsflow.settings import Settings
 
 log = to_file(snakemake.log[0])
+settings = Settings.from_config(snakemake.config)
+where = f"candidates of iteration {snakemake.wildcards.iter}"
 tables = [pd.read_csv(p) for p in snakemake.input.manifests]
+if labels_in_stage(settings.dft.science.engine):
+    try:  # a cheap in-process engine labels the whole stage here (no per-frame jobs)
+        rows = label_stage(snakemake.input.frames, settings.dft, snakemake.threads, where)
+    except (SetupError, TooManyFailures) as err:
+        stop(log, err)
+    tables = [pd.DataFrame(rows)] if rows else []
 table = (
     pd.concat(tables, ignore_index=True)
     if tables
@@ -21,8 +29,8 @@ table = (
         columns=["composition", "frame", "key", "status", "reason", "reused", "engine_runs"]
     )
 )
-settings = Settings.from_config(snakemake.config)
-if table["status"].eq("failed").any():  # stale stored failures are labelled again here
+in_stage = labels_in_stage(settings.dft.science.engine)  # its stale failures were retried
+if not in_stage and table["status"].eq("failed").any():  # stale failures labelled again
     try:
         rows = retry_stale_in_stage(
             table.to_dict("records"), snakemake.input.frames, settings.dft, snakemake.threads
@@ -38,8 +46,7 @@ try:
         list(table["status"]),
         list(table["reason"]),
         settings.dft.execution.max_failed_fraction,
-        f"candidates of iteration {snakemake.wildcards.iter} "
-        f"(results/iter_{snakemake.wildcards.iter}/label/frame_*.csv)",
+        f"{where} (results/iter_{snakemake.wildcards.iter}/label/labels.csv)",
     )
 except TooManyFailures as err:
     stop(log, err)

@@ -8,17 +8,29 @@ when more than dft.max_failed_fraction of the composition's frames failed.
 import pandas as pd
 
 from lpsflow.dataset import gather, write_deepmd
-from lpsflow.dft import SetupError
+from lpsflow.dft import SetupError, labels_in_stage
 from lpsflow.joblog import stop, to_file
-from lpsflow.labeling import TooManyFailures, check_failures, retry_stale_in_stage
+from lpsflow.labeling import TooManyFailures, check_failures, label_stage, retry_stale_in_stage
 from lpsflow.settings import Settings
 from lpsflow.store import LabelStore
 
 log = to_file(snakemake.log[0])
-table = pd.concat([pd.read_csv(p) for p in snakemake.input.manifests], ignore_index=True)
 settings = Settings.from_config(snakemake.config)
+comp = snakemake.wildcards.comp
+tables = [pd.read_csv(p) for p in snakemake.input.manifests]
+if labels_in_stage(settings.dft.science.engine) and snakemake.input.frames:
+    try:  # a cheap in-process engine labels the whole stage here (no per-frame jobs)
+        rows = label_stage(
+            snakemake.input.frames, settings.dft, snakemake.threads, f"initial frames of {comp}"
+        )
+    except (SetupError, TooManyFailures) as err:
+        stop(log, err)
+    log.info("labelled %d frames in this job", len(rows))
+    tables.insert(0, pd.DataFrame(rows))
+table = pd.concat(tables, ignore_index=True)
 table["reason"] = table["reason"].fillna("")
-if table["status"].eq("failed").any():  # stale stored failures are labelled again here
+in_stage = labels_in_stage(settings.dft.science.engine)  # its stale failures were retried
+if not in_stage and table["status"].eq("failed").any():  # stale failures labelled again
     try:
         rows = retry_stale_in_stage(
             table.to_dict("records"), snakemake.input.frames, settings.dft, snakemake.threads
@@ -32,8 +44,7 @@ try:
         list(table["status"]),
         list(table["reason"]),
         settings.dft.execution.max_failed_fraction,
-        f"initial frames of {snakemake.wildcards.comp} (results/init/{snakemake.wildcards.comp}"
-        "/labels/frame_*.csv)",
+        f"initial frames of {comp} (results/init/{comp}/labels.csv)",
     )
 except TooManyFailures as err:
     stop(log, err)
