@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dpdata
+import numpy as np
 import pandas as pd
 import pytest
+from ase.io import read
 from conftest import COUNTING_CP2K, needs_cp2k, run_workflow, shipped, tiny_campaign
 
 from lpsflow.crystals import path as crystal_path
@@ -86,6 +88,11 @@ def test_crystal_aimd_and_imports_reach_training(aimd_run, tmp_path):
     summary = pd.read_csv(res / "init" / "summary.csv").set_index("composition")
     assert summary.loc["LPS75", "labelled"] == 5 and summary.loc["Li2S", "labelled"] == 2
     assert (res / "iter_000" / "select" / "verdict.json").exists()
+    # the first exploration started from the AIMD run's last frame, not the sampled cell
+    start = read(res / "init" / "LPS75" / "aimd" / "replica_0.extxyz")
+    assert start.info["aimd_step"] == labels["LPS75"]["frame"].max()
+    conf = read(res / "iter_000" / "explore" / "LPS75" / "job_0" / "conf.lmp", format="lammps-data")
+    assert np.allclose(conf.positions, start.positions, atol=1e-5)
     # a second run has nothing to do and computes nothing
     proc = run_workflow(tmp_path, config, *targets, "-n", env={"CP2K_CALL_LOG": str(calls)})
     assert "Nothing to be done" in proc.stdout + proc.stderr

@@ -139,7 +139,7 @@ def test_to_system_virial_sign():
 def test_teacher_md_initial_data_enter_the_store(tmp_path, teacher, li3ps4_8):
     """init.method aimd with the teacher: every n-th frame of its own MD, labelled by it,
     keyed as a single point of the same frame would be (a later request is served)."""
-    from lpsflow.aimd import AimdSettings, aimd_frames
+    from lpsflow.aimd import AimdSettings, aimd_frames, last_frame
 
     store = LabelStore(tmp_path / "store")
     md = AimdSettings(steps=4, every=2, temperature=600, seed=3)
@@ -158,6 +158,12 @@ def test_teacher_md_initial_data_enter_the_store(tmp_path, teacher, li3ps4_8):
     assert np.allclose(single["virials"][0], moved["virials"][0], atol=1e-5)
     again, run2 = aimd_frames(li3ps4_8, settings, md, store)
     assert run2["reused"] and [f["key"] for f in again] == [f["key"] for f in frames]
+    # the first exploration starts from the run's last frame, not the random packing
+    end = last_frame(li3ps4_8, frames, store)
+    snap.wrap()
+    assert end.info["aimd_step"] == 4 and np.allclose(end.positions, snap.positions)
+    failed = [{**f, "status": "failed"} for f in frames]
+    assert np.allclose(last_frame(li3ps4_8, failed, store).positions, li3ps4_8.positions)
 
 
 def test_teacher_md_crash_keeps_frames_before(li3ps4_8):

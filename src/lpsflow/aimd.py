@@ -408,6 +408,22 @@ def aimd_frames(
     return frames, {**record, "reused": False}
 
 
+def last_frame(atoms: Atoms, frames: list[dict], store: LabelStore) -> Atoms:
+    """The run's last labelled frame (from the store), with ``atoms``' info; ``atoms`` itself
+    if no frame was labelled. An equilibrated start for the first exploration: the sampled
+    cell is a random packing whose violent first relaxation a young model cannot follow."""
+    from ase.io import read
+
+    for frame in reversed(frames):
+        path = store.entry(frame["key"]) / "frame.extxyz" if frame["status"] == "ok" else None
+        if path is not None and path.exists():
+            last = read(path)
+            last.info = {**atoms.info, "aimd_step": frame["step"]}
+            last.wrap()
+            return last
+    return atoms.copy()
+
+
 def manifest_rows(atoms: Atoms, frames: list[dict], run: dict) -> list[dict]:
     """Rows of a labelling manifest for the frames of one run (one engine run in total)."""
     rows = []

@@ -126,6 +126,11 @@ def aimd_manifest(comp, replica):
     return f"results/init/{comp}/aimd/replica_{replica}.csv"
 
 
+def aimd_last(comp, replica):
+    """Last labelled frame of a cell's initial-data MD (the first exploration's start)."""
+    return f"results/init/{comp}/aimd/replica_{replica}.extxyz"
+
+
 def import_table(name):
     return f"results/init/import/{name}/labels.csv"
 
@@ -176,10 +181,14 @@ def init_graph(wildcards):
 
 
 def start_frames(wildcards):
-    """Iteration 0 starts from the sampled cells; later ones from each run's last frame."""
+    """Iteration 0 starts from the sampled cells, or from the last frame of each cell's
+    initial-data MD when there is one (init.method aimd or both: an equilibrated start);
+    later iterations from each run's last trusted frame."""
     i, comp = int(wildcards.iter), wildcards.comp
     if i == 0:
         n = COMPOSITIONS[comp]["replicas"]
+        if INIT_METHOD in ("aimd", "both"):
+            return [aimd_last(comp, j % n) for j in range(len(EXPLORE_JOBS))]
         return [sample_path(comp, j % n) for j in range(len(EXPLORE_JOBS))]
     return [
         explore_path(i - 1, comp, j, "final.extxyz") for j in range(len(EXPLORE_JOBS))

@@ -48,7 +48,8 @@ rule aimd_init:
     input:
         cell=lambda wc: sample_path(wc.comp, wc.replica),
     output:
-        manifest="results/init/{comp}/aimd/replica_{replica}.csv",
+        manifest=aimd_manifest("{comp}", "{replica}"),
+        last=aimd_last("{comp}", "{replica}"),  # iteration 0 explores from here
     log:
         "logs/init/{comp}/aimd_{replica}.log",
     benchmark:

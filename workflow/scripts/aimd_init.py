@@ -1,9 +1,9 @@
 """Adapter: labelled frames of a short CP2K AIMD of one starting cell (lpsflow.aimd)."""
 
 import pandas as pd
-from ase.io import read
+from ase.io import read, write
 
-from lpsflow.aimd import AimdSettings, aimd_frames, manifest_rows
+from lpsflow.aimd import AimdSettings, aimd_frames, last_frame, manifest_rows
 from lpsflow.dft import SetupError
 from lpsflow.joblog import stop, to_file
 from lpsflow.settings import DftScience, DftSettings, Settings
@@ -40,3 +40,8 @@ log.info(
     table["status"].value_counts().to_dict() if len(table) else {},
 )
 table.to_csv(snakemake.output.manifest, index=False)
+end = last_frame(cell, frames, LabelStore(execution.store))
+log.info(
+    "first exploration starts from AIMD step %s", end.info.get("aimd_step", "none (start cell)")
+)
+write(snakemake.output.last, end, format="extxyz")
