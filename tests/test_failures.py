@@ -167,7 +167,7 @@ def test_md_killed_half_way_keeps_frames_and_restarts_from_trusted(local_campaig
     job = res / "iter_000" / "explore" / "LPS75" / "job_0"
     status = json.loads((job / "status.json").read_text())
     config = tiny_campaign()
-    out_freq, trust_hi = config["explore"]["out_freq"], config["select"]["trust_hi"]
+    out_freq, trust_lo = config["explore"]["out_freq"], config["select"]["trust_lo"]
     expected = config["explore"]["steps"][0] // out_freq + 1
     assert status["status"] == "failed" and status["returncode"] != 0
     assert status["records"] == expected // 2 + 1 and status["expected"] == expected
@@ -182,9 +182,9 @@ def test_md_killed_half_way_keeps_frames_and_restarts_from_trusted(local_campaig
     assert [f["composition"] for f in verdict["md_failures"]] == ["LPS75"]
     other = json.loads((res / "iter_000/explore/LPS80/job_0/status.json").read_text())
     assert other["status"] == "ok" and other["records"] == expected
-    # the next iteration started from the last trusted frame (or the start, if none)
+    # the next iteration started from the last accurate frame (or the start, if none)
     final = read(job / "final.extxyz")
-    trusted = kept[kept["max_devi_f"] < trust_hi]
+    trusted = kept[kept["max_devi_f"] < trust_lo]  # accurate frames only
     if len(trusted):
         assert status["restart"].startswith(f"step {int(trusted['step'].iloc[-1])} ")
     else:
@@ -291,14 +291,14 @@ def test_check_run_keeps_complete_good_frames(tmp_path):
     assert status["status"] == "failed" and status["records"] == 3  # box exploded at step 30
     assert "exit code -9" in status["reason"] and "step 30: box volume 5.83" in status["reason"]
     assert (tmp_path / "traj.dump").read_text().count("ITEM: TIMESTEP") == 3
-    frame, note = restart_frame(tmp_path, start, ["Li"], trust_hi=1.0)
-    assert note.startswith("step 10 ")  # step 20 is above trust_hi
+    frame, note = restart_frame(tmp_path, start, ["Li"], trust_lo=0.3)
+    assert note.startswith("step 0 ")  # step 10 is a candidate (0.5), step 20 failed (2.0)
     assert np.allclose(frame.positions, good)
     # NaN deviations end the good frames too; no trusted frame: restart from the start
     _md_folder(tmp_path, frames[:3], [1.5, float("nan"), 0.1])
     status = check_run(tmp_path, 0, start, ["Li"], expected=3)
     assert status["records"] == 1 and "non-finite model deviation" in status["reason"]
-    assert restart_frame(tmp_path, start, ["Li"], trust_hi=1.0)[1].startswith("start frame")
+    assert restart_frame(tmp_path, start, ["Li"], trust_lo=0.3)[1].startswith("start frame")
 
 
 def test_composition_without_usable_frames_is_named():

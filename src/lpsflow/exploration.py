@@ -8,7 +8,7 @@ MD that goes wrong (a LAMMPS error such as lost atoms, a killed process, non-fin
 positions or deviations, a box that collapsed or exploded) is the normal case of a bad
 model, not an error of the workflow: :func:`check_run` keeps the frames recorded before it,
 counts the rest as failed and says what happened; the next iteration starts from
-:func:`restart_frame`, the last frame the ensemble trusted.
+:func:`restart_frame`, the last frame the ensemble found accurate.
 """
 
 from __future__ import annotations
@@ -261,16 +261,19 @@ def check_run(
 
 
 def restart_frame(
-    workdir: Path, start: Atoms, type_map: list[str], trust_hi: float
+    workdir: Path, start: Atoms, type_map: list[str], trust_lo: float
 ) -> tuple[Atoms, str]:
-    """The last frame of a checked job whose deviation is below ``trust_hi``, or ``start``
-    if there is none; with a note saying which."""
+    """The last frame of a checked job the ensemble found accurate (deviation below
+    ``trust_lo``), or ``start`` if there is none; with a note saying which.
+
+    Not the last frame below ``trust_hi``: a candidate frame is often the start of a
+    collapse (two S closing in), and the next iteration started there fails at once."""
     from lpsflow.selection import read_model_devi
 
     devi = read_model_devi(workdir / "model_devi.out")
-    trusted = np.flatnonzero(devi["max_devi_f"].to_numpy(float) < trust_hi) if len(devi) else []
+    trusted = np.flatnonzero(devi["max_devi_f"].to_numpy(float) < trust_lo) if len(devi) else []
     if not len(trusted):
-        return start.copy(), "start frame (no explored frame below trust_hi)"
+        return start.copy(), "start frame (no explored frame below trust_lo)"
     frames = read_trajectory(workdir / "traj.dump", type_map)
     i = int(trusted[-1])
-    return frames[i], f"step {int(devi['step'].iloc[i])} (last frame below trust_hi)"
+    return frames[i], f"step {int(devi['step'].iloc[i])} (last frame below trust_lo)"

@@ -21,7 +21,7 @@ rule explore_md:
     params:
         md=S.explore.md.params(),
         relative_level=S.select.md_relative_level,
-        trust_hi=S.select.trust_hi,  # the next start is the last frame below it
+        trust_lo=S.select.trust_lo,  # the next start is the last frame below it
         jobs=EXPLORE_JOBS,
         type_map=TYPE_MAP,
         comp_index=lambda wc: list(COMPOSITIONS).index(wc.comp),

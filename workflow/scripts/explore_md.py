@@ -1,7 +1,7 @@
 """Adapter: the model-deviation MD runs of one composition and iteration (lpsflow.exploration).
 
 MD that goes wrong is recorded, not raised: each job's status.json says what happened and
-how many records were kept; final.extxyz is the last frame below trust_hi (the next
+how many records were kept; final.extxyz is the last frame below trust_lo (the next
 iteration's start).
 """
 
@@ -41,7 +41,7 @@ outputs = zip(snakemake.output.devi, snakemake.output.final, snakemake.output.st
 for j, (devi, final, status_path) in enumerate(outputs):
     workdir = Path(devi).parent
     status = check_run(workdir, codes[j], starts[j], p.type_map, expected)
-    frame, note = restart_frame(workdir, starts[j], p.type_map, p.trust_hi)
+    frame, note = restart_frame(workdir, starts[j], p.type_map, p.trust_lo)
     status.update(restart=note, out_freq=md.out_freq)
     if status["status"] != "ok":
         log.warning("%s job %d: MD went wrong: %s", wc.comp, j, status["reason"])
