@@ -112,7 +112,7 @@ rule teacher_md:
     input:
         glass=lambda wc: f"{glass_dir(wc.comp, 0)}/glass.extxyz",  # replica 0's glass
     output:
-        li=temp("results/teacher/{comp}/T{temp}/li.dump"),
+        li="results/teacher/{comp}/T{temp}/li.dump",  # kept: new fit settings rerun only the analysis
         final="results/teacher/{comp}/T{temp}/final.extxyz",
         speed="results/teacher/{comp}/T{temp}/speed.json",
     log:
