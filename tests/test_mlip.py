@@ -148,14 +148,18 @@ def test_teacher_md_initial_data_enter_the_store(tmp_path, teacher, li3ps4_8):
     assert [f["step"] for f in frames] == [0, 2, 4]
     assert run["status"] == "complete" and not run["reused"]
     assert all(f["status"] == "ok" for f in frames)
-    moved = dpdata.LabeledSystem(str(store.label_path(frames[-1]["key"])), fmt="deepmd/npy")
-    assert not np.allclose(moved["coords"][0], li3ps4_8.positions)  # the MD moved the atoms
-    snap = li3ps4_8.copy()
-    snap.positions = moved["coords"][0]
-    assert frame_key(snap, teacher.physics()) == frames[-1]["key"]
-    single = teacher.run(snap, tmp_path / "sp", 0).system
-    assert np.allclose(single["forces"][0], moved["forces"][0], atol=1e-5)
-    assert np.allclose(single["virials"][0], moved["virials"][0], atol=1e-5)
+    coords = []
+    for frame in frames:  # every frame's label is the teacher's single point of its coords
+        label = dpdata.LabeledSystem(str(store.label_path(frame["key"])), fmt="deepmd/npy")
+        snap = li3ps4_8.copy()
+        snap.positions = label["coords"][0]
+        assert frame_key(snap, teacher.physics()) == frame["key"]
+        single = teacher.run(snap, tmp_path / f"sp{frame['step']}", 0).system
+        assert np.allclose(single["energies"], label["energies"], atol=1e-5)
+        assert np.allclose(single["forces"][0], label["forces"][0], atol=1e-5)
+        assert np.allclose(single["virials"][0], label["virials"][0], atol=1e-5)
+        coords.append(label["coords"][0])
+    assert not np.allclose(coords[0], coords[-1])  # the MD moved the atoms
     again, run2 = aimd_frames(li3ps4_8, settings, md, store)
     assert run2["reused"] and [f["key"] for f in again] == [f["key"] for f in frames]
     # the first exploration starts from the run's last frame, not the random packing

@@ -69,10 +69,10 @@ def to_system(
         "atom_numbs": [symbols.count(n) for n in names],
         "atom_types": np.array([names.index(s) for s in symbols], dtype=int),
         "orig": np.zeros(3),
-        "cells": np.asarray(atoms.cell, float)[None],
-        "coords": np.asarray(atoms.positions, float)[None],
+        "cells": np.array(atoms.cell, float)[None],  # copies: MD moves atoms in place
+        "coords": np.array(atoms.positions, float)[None],
         "energies": np.array([float(energy)]),
-        "forces": np.asarray(forces, float)[None],
+        "forces": np.array(forces, float)[None],
         "virials": virial[None],
         "nopbc": not all(atoms.pbc),
     }
