@@ -121,3 +121,27 @@ def test_crystal_cell_gives_sensible_supercells(name, n_atoms):
     assert widths.min() >= 8.0 and widths.max() / widths.min() <= 2.6
     assert cell_density(cell) == pytest.approx(cell_density(unit), rel=1e-9)
     assert set(neighbour_counts(cell, "P", "S", 2.3)) <= {4}
+
+
+@pytest.mark.slow
+def test_every_shipped_phase_starts_a_campaign(tmp_path):
+    """Each shipped phase as a composition (``structure:``): the workflow validates the config
+    and builds its starting cell, a whole-cell supercell with the phase's P-S coordination."""
+    from conftest import run_workflow, tiny_campaign
+
+    config = tiny_campaign()
+    config["compositions"] = [
+        {"name": name, "structure": str(path(name)), "n_atoms": 96, "replicas": 1}
+        for name in PHASES
+    ]
+    targets = [f"results/sample/{name}/replica_0.extxyz" for name in PHASES]
+    run_workflow(tmp_path, config, *targets)
+    for name, target in zip(PHASES, targets, strict=True):
+        cell = read(tmp_path / target)
+        unit = read(path(name))
+        repeats = len(cell) // len(unit)
+        assert len(cell) == repeats * len(unit) and repeats >= 1
+        assert cell_density(cell) == pytest.approx(cell_density(unit), rel=1e-6)
+        n_s, n_p = EXPECTED_P.get(name, (4, 0))
+        assert set(neighbour_counts(cell, "P", "S", 2.3)) <= {n_s}
+        assert set(neighbour_counts(cell, "P", "P", 2.4)) <= {n_p}
