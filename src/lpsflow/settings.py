@@ -153,6 +153,21 @@ class DftSettings:
         }
 
 
+#: engines that label a whole stage in its collecting job: they run in the Python process and
+#: cost a fraction of a second per frame (the teacher: about 0.1 s, against 3-4 s to start a
+#: job and load the model). Here, not in lpsflow.dft, so that the Snakefile can ask without
+#: importing dpdata (whose cp2kdata plugin adds a log handler that doubles every line
+#: Snakemake prints).
+IN_STAGE_ENGINES = frozenset({"mlip"})
+
+
+def labels_in_stage(engine: str) -> bool:
+    """True if ``engine`` labels a whole stage in its collecting job; an external program
+    (CP2K: minutes per frame) gets one job per frame, which a cluster profile may group.
+    Either way the labels are the same store entries; only the job layout differs."""
+    return engine in IN_STAGE_ENGINES
+
+
 # ---- stage 3: training ----
 @dataclass(frozen=True)
 class DatasetSettings(Part):

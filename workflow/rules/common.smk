@@ -18,8 +18,7 @@ os.environ.update(
 )
 
 from lpsflow import config as lpsconfig  # noqa: E402
-from lpsflow.settings import Settings  # noqa: E402
-from lpsflow.dft import labels_in_stage  # noqa: E402
+from lpsflow.settings import Settings, labels_in_stage  # noqa: E402
 from lpsflow.importing import dft_theory, theory_label  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")

@@ -26,6 +26,8 @@ from typing import Protocol
 import dpdata
 from ase import Atoms
 
+from lpsflow.settings import labels_in_stage  # noqa: F401  (re-exported)
+
 ENGINES: dict[str, type] = {}
 
 
@@ -113,22 +115,6 @@ def register(name: str):
         return cls
 
     return wrap
-
-
-def labels_in_stage(name: str) -> bool:
-    """True if engine ``name`` labels a whole stage in its collecting job.
-
-    An engine that runs in the Python process and costs a fraction of a second per frame
-    (a teacher potential: about 0.1 s, against 3-4 s to start a job and load the model)
-    sets ``in_stage = True``; an external program (CP2K: minutes per frame) gets one job per
-    frame, which a cluster profile may group. Either way the labels are the same store
-    entries; only the job layout differs.
-    """
-    from lpsflow.dft import cp2k, mlip  # noqa: F401  (registers the built-in engines)
-
-    if name not in ENGINES:
-        raise KeyError(f"unknown DFT engine {name!r}; known: {sorted(ENGINES)}")
-    return bool(getattr(ENGINES[name], "in_stage", False))
 
 
 def get_engine(name: str, settings: dict, threads: int = 1) -> Engine:

@@ -83,8 +83,6 @@ def to_system(
 class Mlip:
     """Single points of a universal ML potential through its ASE calculator (the teacher)."""
 
-    in_stage = True  # ~0.1 s per frame in-process: a stage is labelled in one job
-
     def __init__(self, settings: dict, threads: int = 1, calculator=None):
         self.model = settings.get("model", "chgnet-0.3.0")
         if self.model not in MODELS:
