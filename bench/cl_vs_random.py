@@ -125,6 +125,10 @@ def main(argv=None) -> None:
     from snakemake.utils import validate
 
     base = yaml.safe_load(args.config.read_text())
+    if args.smoke:  # the scripts' path only: a few perturbed frames, a few training steps
+        base["init"] = {"method": "perturb", "n_perturb": 3}
+        base["train"].update(steps=100, init_steps=50)
+        base["explore"].update(steps=[100])
     configs = {
         (m, s): campaign_config(base, m, s, args.iterations, args.per_iteration)
         for m in ("fps", "random")

@@ -77,11 +77,17 @@ def test_runner_table_has_a_row_per_figure():
     assert rows[2] == "| x | a | 1.5 | s | < 2 | measured | 1.0 / 2.0 |"
 
 
-def test_smoke_pending_teacher_comparison(tmp_path):
-    record = smoke("cl_vs_random", tmp_path)
+def test_smoke_teacher_comparison(tmp_path):
+    runs = tmp_path / "runs"
+    record = smoke("cl_vs_random", tmp_path, "--workdir", str(runs))
     ok, _ = cl_vs_random.teacher_available()
     if not ok:  # no invented number while the teacher labeller is missing
         assert record["status"] == "pending" and record["figures"] == {}
+    else:  # both campaigns ran their one iteration (no test set in smoke mode: no figure)
+        assert record["status"] != "pending"
+        assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == ["fps_0", "random_0"]
+        for name in ("fps_0", "random_0"):
+            assert (runs / name / "results" / "loop" / "iterations.csv").exists()
 
 
 def test_smoke_demo_summary(tmp_path):
