@@ -85,8 +85,8 @@ def test_smoke_teacher_comparison(tmp_path):
         assert record["status"] == "pending" and record["figures"] == {}
     else:  # both campaigns ran their one iteration (no test set in smoke mode: no figure)
         assert record["status"] != "pending"
-        assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == ["fps_0", "random_0"]
-        for name in ("fps_0", "random_0"):
+        assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == ["fps_0", "random_all_0"]
+        for name in ("fps_0", "random_all_0"):
             assert (runs / name / "results" / "loop" / "iterations.csv").exists()
 
 
@@ -138,9 +138,9 @@ def test_labels_to_target_takes_first_iteration_at_or_below_target():
 def test_campaigns_differ_only_in_selection_and_seeds():
     base = {"select": {"trust_lo": 0.2}, "train": {"steps": 10}}
     a = cl_vs_random.campaign_config(base, "fps", 0, 4, 5)
-    b = cl_vs_random.campaign_config(base, "random", 0, 4, 5)
+    b = cl_vs_random.campaign_config(base, cl_vs_random.BASELINE, 0, 4, 5)
     assert a["dft"]["engine"] == "mlip" and a["select"]["max_per_composition"] == 5
-    assert (a["select"]["method"], b["select"]["method"]) == ("fps", "random")
+    assert (a["select"]["method"], b["select"]["method"]) == ("fps", "random_all")
     a["select"].pop("method"), b["select"].pop("method")
     assert a == b
 

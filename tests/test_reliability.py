@@ -32,6 +32,9 @@ def test_dft_failures_recorded_then_composition_added(tmp_path):
     config["dft"]["command"] = str(FLAKY_CP2K)
     config["dft"]["max_failed_fraction"] = 0.75  # crashes are random per frame: 2 of 4 happen
     config["loop"]["max_iterations"] = 1
+    config["production"].update(  # the report is checked, not the production runs: shortest
+        temperatures=[1000], replicas=1, melt_steps=100, quench_steps=100, steps=500
+    )
     run_workflow(tmp_path, config, env=env)  # completes despite the crashes
     res = tmp_path / "results"
     store = LabelStore(res / "store")
@@ -106,9 +109,9 @@ def test_kill_at_four_moments_then_resume(tmp_path, local_campaign):
     }
     killed = {name: _wait_and_kill(tmp_path, ready) for name, ready in moments.items()}
     assert all(killed.values()), killed
-    run_workflow(
-        tmp_path, config, "--rerun-incomplete", env={"CP2K_CALL_LOG": str(tmp_path / "calls.txt")}
-    )
+    loop = "results/loop/iterations.csv"  # every kill was in the loop: resume it to its end
+    env = {"CP2K_CALL_LOG": str(tmp_path / "calls.txt")}
+    run_workflow(tmp_path, config, "--rerun-incomplete", loop, env=env)
     # the same labelled frames as the uninterrupted campaign, none labelled twice
     for table in ("iter_000/dataset.csv", "iter_001/dataset.csv"):
         a = pd.read_csv(res / table).sort_values("key").reset_index(drop=True)
@@ -125,5 +128,5 @@ def test_kill_at_four_moments_then_resume(tmp_path, local_campaign):
     repeated = {k for k in set(runs) if runs.count(k) > 1}
     assert len(repeated) <= 1  # only a run killed mid-way (labelling moment) is redone
     assert all(len(store.record(k)["attempts"]) == 1 for k in keys)
-    proc = run_workflow(tmp_path, config, "-n", env={"CP2K_CALL_LOG": str(tmp_path / "calls.txt")})
+    proc = run_workflow(tmp_path, config, "-n", loop, env=env)
     assert "Nothing to be done" in proc.stdout + proc.stderr

@@ -122,3 +122,55 @@ def test_virial_levels_need_both_and_order():
         classify(np.array([0.1]), 0.15, 0.35, np.array([0.1]), trust_lo_v=0.1)
     with pytest.raises(ValueError, match="trust_lo_v"):
         classify(np.array([0.1]), 0.15, 0.35, np.array([0.1]), 0.2, 0.1)
+
+
+def _explored_run(tmp_path, model_devi) -> dict:
+    """One exploration job of 10 frames (4 atoms) with the deviations of ``model_devi``."""
+    from ase import Atoms
+
+    from lpsflow.teacher import write_dump_frame
+
+    atoms = Atoms("Li2PS", positions=[[0, 0, 0], [2, 0, 0], [0, 2, 0], [0, 0, 2]], cell=[6] * 3)
+    atoms.pbc = True
+    everyone = np.ones(4, bool)
+    with open(tmp_path / "traj.dump", "w") as fh:
+        for k in range(10):
+            write_dump_frame(fh, 10 * k, atoms, everyone, ["Li", "P", "S"])
+            atoms.positions[0] += 0.1
+    return {
+        "composition": "A",
+        "job": 0,
+        "temperature": 600,
+        "devi": model_devi,
+        "traj": tmp_path / "traj.dump",
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "pool"),
+    [("random", {0.15, 0.2, 0.349}), ("random_all", None)],
+)
+def test_random_all_ignores_trust_levels(tmp_path, model_devi, method, pool):
+    """random draws among candidates only; random_all (the no-active-learning baseline)
+    draws among every explored frame, accurate and beyond trust_hi alike."""
+    from lpsflow.selection import select_iteration
+    from lpsflow.settings import SelectSettings
+
+    settings = SelectSettings(
+        trust_mode="absolute",
+        trust_lo=0.15,
+        trust_hi=0.35,
+        relative_level=1.0,
+        max_per_composition=8,
+        method=method,
+        seed=0,
+    )
+    run = _explored_run(tmp_path, model_devi)
+    table, chosen, _, verdict = select_iteration([run], "", ["Li", "P", "S"], settings, 0.9)
+    devi = {round(f.info["max_devi_f"], 3) for f in chosen}
+    if pool is not None:
+        assert devi == pool and verdict.n_selected == 3
+    else:  # 8 of 10, only 6 of them not accurate: accurate and far-off frames are drawn
+        assert len(chosen) == 8 and verdict.n_selected == 8
+        assert any(d < 0.15 for d in devi) and any(d >= 0.35 for d in devi)
+    assert dict(table["class"].value_counts()) == {"accurate": 4, "candidate": 3, "failed": 3}

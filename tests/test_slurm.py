@@ -62,7 +62,17 @@ def test_profile_runs_campaign_through_sbatch(tmp_path, slurm_conf, local_campai
         "CP2K_CALL_LOG": str(tmp_path / "calls.txt"),
     }
     proc = subprocess.run(
-        [SNAKEMAKE, "--profile", "slurm", "-s", str(REPO / "Snakefile")],
+        # the loop and the exported model (production rules run on the local executor in
+        # local_campaign; through Slurm they would only add minutes of polling)
+        [
+            SNAKEMAKE,
+            "--profile",
+            "slurm",
+            "-s",
+            str(REPO / "Snakefile"),
+            "results/loop/iterations.csv",
+            "results/model/manifest.json",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,

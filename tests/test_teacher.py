@@ -7,7 +7,16 @@ import pandas as pd
 import pytest
 from ase import Atoms
 
-from lpsflow.teacher import Z95, compare, lammps_speed, run_teacher_md, write_dump_frame
+from lpsflow.teacher import (
+    Z95,
+    compare,
+    errors_on_test_set,
+    lammps_speed,
+    read_test_set,
+    run_teacher_md,
+    spaced_blocks,
+    write_dump_frame,
+)
 from lpsflow.transport import fit_diffusion, msd_from_dump
 
 
@@ -60,8 +69,7 @@ def test_compare_uses_combined_95_interval():
     assert out["D_ratio"].iloc[1] == pytest.approx(1.25)
 
 
-def test_teacher_md_runs_nvt_and_times_itself(tmp_path):
-    """A few NVT steps of Li2S-like atoms with a cheap ASE calculator (EMT-free: LJ)."""
+def _lj_cell():
     from ase.calculators.lj import LennardJones
 
     rng = np.random.default_rng(0)
@@ -70,19 +78,36 @@ def test_teacher_md_runs_nvt_and_times_itself(tmp_path):
         ["Li", "Li", "S"] * 9, positions=grid * 2.5 + rng.normal(0, 0.05, (27, 3)), cell=[7.5] * 3
     )
     atoms.pbc = True
-    calc = LennardJones(sigma=2.0, epsilon=0.01, rc=3.5, smooth=True)
-    speed = run_teacher_md(
+    return atoms, LennardJones(sigma=2.0, epsilon=0.01, rc=3.5, smooth=True)
+
+
+def test_blocks_are_evenly_spaced_and_end_at_the_last():
+    assert spaced_blocks(10, 5) == {1, 3, 5, 7, 9}
+    assert spaced_blocks(10, 1) == {9}
+    assert spaced_blocks(3, 20) == {0, 1, 2}  # never more frames than blocks
+    assert spaced_blocks(10, 0) == set() and spaced_blocks(0, 5) == set()
+
+
+def _run_lj(tmp_path, **settings) -> dict:
+    """The teacher's MD of the LJ cell at 600 K (40 recorded steps, 1 fs) into ``tmp_path``."""
+    atoms, calc = _lj_cell()
+    return run_teacher_md(
         atoms,
         calc,
         600.0,
         timestep_fs=1.0,
-        equilibration_steps=10,
         steps=40,
-        dump_every=10,
         seed=1,
         dump_path=tmp_path / "li.dump",
         type_map=["Li", "P", "S"],
-        final_path=tmp_path / "final.extxyz",
+        **settings,
+    )
+
+
+def test_teacher_md_runs_nvt_and_times_itself(tmp_path):
+    """A few NVT steps of Li2S-like atoms with a cheap ASE calculator (EMT-free: LJ)."""
+    speed = _run_lj(
+        tmp_path, equilibration_steps=10, dump_every=10, final_path=tmp_path / "final.extxyz"
     )
     assert speed["md_steps"] == 50 and speed["n_atoms"] == 27
     assert speed["atom_steps_per_s"] > 0 and 100 < speed["mean_temperature_K"] < 2000
@@ -90,6 +115,92 @@ def test_teacher_md_runs_nvt_and_times_itself(tmp_path):
     assert msd.shape == (5, 18) and np.all(msd[1:].mean(axis=1) > 0)
     fit = fit_diffusion(lags, msd, window=(0.2, 1.0))
     assert fit["D_cm2_s"] > 0
+
+
+def test_teacher_md_keeps_a_labelled_test_set(tmp_path):
+    """Test frames carry the teacher's energy, forces and stress of their own positions
+    (not a later frame's: MD moves the atoms in place), as a virial = -stress x V."""
+    from ase.io import read
+
+    _run_lj(
+        tmp_path,
+        equilibration_steps=0,
+        dump_every=5,
+        test_path=tmp_path / "frames.extxyz",
+        test_frames=4,
+    )
+    frames = read(tmp_path / "frames.extxyz", ":")
+    assert len(frames) == 4
+    assert len({round(f.get_potential_energy(), 10) for f in frames}) == 4  # distinct frames
+    _, fresh = _lj_cell()
+    for frame in frames:
+        ref = frame.copy()
+        ref.calc = fresh
+        assert frame.get_potential_energy() == pytest.approx(ref.get_potential_energy(), abs=1e-8)
+        assert np.allclose(frame.get_forces(), ref.get_forces(), atol=1e-8)
+        assert np.allclose(frame.get_stress(), ref.get_stress(), atol=1e-10)
+    system = read_test_set(tmp_path / "frames.extxyz")
+    assert len(system) == 4 and system.get_natoms() == 27
+    stress = frames[2].get_stress(voigt=False)
+    assert np.allclose(system["virials"][2], -stress * frames[2].get_volume())
+    assert np.allclose(system["forces"][3], frames[3].get_forces())
+
+
+def test_every_iteration_scored_on_the_same_test_set(local_campaign, tmp_path):
+    """errors_on_test_set scores every model of every iteration on the teacher frames; its RMSE
+    is the one computed directly from DeePMD's predictions."""
+    import dpdata
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from lpsflow.evaluation import predict
+
+    data = sorted((local_campaign / "results/iter_001/data/test").glob("**/type_map.raw"))[0]
+    frames = dpdata.LabeledSystem(str(data.parent), fmt="deepmd/npy").to("ase/structure")
+    labelled = []
+    for i, f in enumerate(frames):  # made-up teacher labels: the arithmetic is what is tested
+        f.calc = SinglePointCalculator(
+            f,
+            energy=-3.0 * len(f) + 0.1 * i,
+            forces=np.full((len(f), 3), 0.05 * (i + 1)),
+            stress=np.full(6, 0.001),
+        )
+        labelled.append(f)
+    test = tmp_path / "teacher/LPS75/T800/frames.extxyz"
+    test.parent.mkdir(parents=True)
+    write(test, labelled, format="extxyz")
+    graphs = sorted(str(p) for p in local_campaign.glob("results/iter_*/train/model_*/graph.pb"))
+    table = errors_on_test_set(graphs, [str(test)])
+    assert len(table) == len(graphs) and set(table["iteration"]) == {0, 1}
+    assert (table["composition"] == "LPS75").all() and (table["temperature_K"] == 800).all()
+    system = read_test_set(test)
+    pred = predict(graphs[-1], system)
+    rmse_f = np.sqrt(np.mean((pred["forces"] - system["forces"]) ** 2))
+    assert table.iloc[-1]["rmse_f"] == pytest.approx(rmse_f, rel=1e-6)
+    assert table.iloc[-1]["frames"] == len(labelled)
+
+
+def test_report_pools_test_rmse_over_temperatures_by_frame():
+    from lpsflow.report import teacher_test_table
+
+    rmse = pd.DataFrame(
+        {
+            "iteration": [0, 0, 0, 0, 1, 1, 1, 1],
+            "model": [0, 0, 1, 1, 0, 0, 1, 1],
+            "composition": ["A"] * 8,
+            "temperature_K": [800, 1000] * 4,
+            "frames": [10, 30] * 4,
+            "rmse_e": [0.01] * 8,
+            "rmse_f": [0.4, 0.8, 0.4, 0.8, 0.2, 0.2, 0.1, 0.3],
+            "rmse_v": [0.02] * 8,
+        }
+    )
+    table = teacher_test_table(rmse).set_index("iteration")
+    pooled = np.sqrt((10 * 0.4**2 + 30 * 0.8**2) / 40)
+    assert table.loc[0, "rmse_f"] == pytest.approx(pooled) and table.loc[0, "rmse_f_sd"] == 0
+    member_1 = np.sqrt((10 * 0.1**2 + 30 * 0.3**2) / 40)
+    assert table.loc[1, "rmse_f"] == pytest.approx((0.2 + member_1) / 2)
+    assert table.loc[1, "frames"] == 40 and table.loc[0, "rmse_e"] == pytest.approx(0.01)
 
 
 def test_report_section_states_agreement(tmp_path, li3ps4_8):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 
 import pandas as pd
@@ -19,6 +20,56 @@ def teacher_campaign() -> dict:
     return config
 
 
+def reduced_campaign() -> dict:
+    """The demo cut to minutes: 16-atom cells, 4 models of 3000 training steps, at most 4
+    iterations, one DP glass and one temperature (1000 K), where 4 ps of the teacher's own MD
+    are diffusive."""
+    config = copy.deepcopy(teacher_campaign())
+    config["compositions"] = [
+        {"name": "LPS75", "x": 0.75, "n_atoms": 16, "density": 1.9, "replicas": 1}
+    ]
+    config["init"].update(n_perturb=5, aimd={"steps": 600, "every": 10, "temperature": 900})
+    config["train"].update(steps=3000, init_steps=1500)
+    config["explore"].update(steps=[1000, 2000])
+    config["select"].update(max_per_composition=50)
+    config["loop"].update(max_iterations=4)
+    config["production"].update(
+        n_atoms=16,
+        temperatures=[1000],
+        replicas=1,
+        melt_steps=1000,
+        quench_steps=1000,
+        steps=10000,
+    )
+    config["teacher_md"].update(equilibration_steps=500, steps=4000, test_frames=20)
+    return config
+
+
+def check_closed_loop(res, temperature: float) -> pd.DataFrame:
+    """Converged loop, DP D within the teacher's combined 95 % interval at ``temperature``,
+    every iteration scored on the fixed teacher test set; returns that test table."""
+    loop = pd.read_csv(res / "loop" / "iterations.csv")
+    last = loop[loop["iteration"] == loop["iteration"].max()]
+    assert (last["status"] == "converged").all(), loop.to_string()
+    assert (last["accurate_ratio"] >= 0.9).all(), loop.to_string()
+    table = pd.read_csv(res / "teacher" / "comparison.csv")
+    row = table[table["temperature_K"] == temperature].iloc[0]
+    assert row["D_cm2_s_teacher"] > 0 and row["D_cm2_s_dp"] > 0
+    assert bool(row["D_agrees"]), table.to_string()
+    test = pd.read_csv(res / "teacher" / "test_rmse.csv")
+    assert set(test["iteration"]) == set(loop["iteration"]), test.to_string()
+    assert (test["frames"] == 20).all() and (test["rmse_f"] > 0).all()
+    html = (res / "report.html").read_text()
+    assert "Teacher vs DP" in html and "fixed test set" in html
+    return test
+
+
+@pytest.mark.slow
+def test_reduced_teacher_campaign_converges_and_recovers_teacher_d(tmp_path):
+    run_workflow(tmp_path, reduced_campaign())
+    check_closed_loop(tmp_path / "results", 1000)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("LPSFLOW_TEACHER_LOOP") != "1",
@@ -27,14 +78,7 @@ def teacher_campaign() -> dict:
 def test_teacher_campaign_converges_and_dp_matches_teacher(tmp_path):
     run_workflow(tmp_path, teacher_campaign())
     res = tmp_path / "results"
-    loop = pd.read_csv(res / "loop" / "iterations.csv")
-    last = loop[loop["iteration"] == loop["iteration"].max()]
-    assert (last["status"] == "converged").all(), loop.to_string()
-    assert (last["accurate_ratio"] >= 0.9).all(), loop.to_string()
-    table = pd.read_csv(res / "teacher" / "comparison.csv")
-    row = table[table["temperature_K"] == 1000].iloc[0]
-    assert row["D_cm2_s_teacher"] > 0 and row["D_cm2_s_dp"] > 0
-    assert bool(row["D_agrees"]), table.to_string()
+    check_closed_loop(res, 1000)
     speed = pd.read_csv(res / "teacher" / "speed.csv").set_index("engine")
     assert speed.loc["teacher", "atom_steps_per_s"] > 0
     assert speed.loc["deepmd", "atom_steps_per_s"] > 0

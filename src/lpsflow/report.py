@@ -500,6 +500,43 @@ def plot_teacher_arrhenius(table: pd.DataFrame) -> str:
     return figure_png(fig)
 
 
+def teacher_test_table(rmse: pd.DataFrame) -> pd.DataFrame:
+    """Mean and spread over the ensemble members of the RMSE on the fixed teacher test set,
+    per iteration and composition (all teacher temperatures pooled by frame)."""
+    cols = ["rmse_e", "rmse_f", "rmse_v"]
+    if rmse.empty:
+        return pd.DataFrame(columns=["iteration", "composition", "frames", *cols, "rmse_f_sd"])
+    sq = rmse.assign(**{c: rmse[c] ** 2 * rmse["frames"] for c in cols})
+    pooled = sq.groupby(["iteration", "composition", "model"], as_index=False)[
+        [*cols, "frames"]
+    ].sum()
+    for c in cols:
+        pooled[c] = np.sqrt(pooled[c] / pooled["frames"])
+    out = pooled.groupby(["iteration", "composition"], as_index=False).agg(
+        frames=("frames", "first"),
+        rmse_e=("rmse_e", "mean"),
+        rmse_f=("rmse_f", "mean"),
+        rmse_f_sd=("rmse_f", "std"),
+        rmse_v=("rmse_v", "mean"),
+    )
+    return out
+
+
+def plot_teacher_test(table: pd.DataFrame) -> str:
+    """Force RMSE on the fixed teacher test set against the iteration (bars: member spread)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for comp, g in table.groupby("composition"):
+        ax.errorbar(g["iteration"], g["rmse_f"], yerr=g["rmse_f_sd"], fmt="o-", label=comp)
+    ax.set(
+        xlabel="iteration",
+        ylabel="force RMSE (eV/Å)",
+        title="fixed test set: teacher MD at the production temperatures",
+    )
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7)
+    return figure_png(fig)
+
+
 def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> dict | None:
     """Teacher vs DP (shown when the teacher labelled the campaign), or None."""
     path = _optional(inp, "teacher_comparison")
@@ -560,7 +597,12 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
         "sigma_agrees",
     ]
     n_agree = int(table["sigma_agrees"].sum())
+    test_path = _optional(inp, "teacher_test")
+    test = teacher_test_table(pd.read_csv(test_path)) if test_path else None
     return {
+        "test": table_html(test) if test is not None and len(test) else None,
+        "fig_test": plot_teacher_test(test) if test is not None and len(test) else None,
+        "test_frames": int(test["frames"].max()) if test is not None and len(test) else 0,
         "model": config["dft"].get("model", ""),
         "table": table_html(table[[c for c in show if c in table]]),
         "all_agree": bool(len(table) and table["D_agrees"].all() and table["sigma_agrees"].all()),

@@ -86,12 +86,13 @@ def pick(
     """Choose up to ``k`` of the candidate frames (indices into ``deviation``).
 
     ``fps``: farthest-point sampling on ``features`` starting from the largest deviation;
-    ``random``: uniform without replacement.
+    ``random`` and ``random_all`` (whose pool is every explored frame): uniform without
+    replacement.
     """
     n = len(deviation)
     if n <= k:
         return list(range(n))
-    if method == "random":
+    if method in ("random", "random_all"):
         return sorted(int(i) for i in rng.choice(n, size=k, replace=False))
     if method == "fps":
         return sorted(farthest_points(features, k, start=int(np.argmax(deviation))))
@@ -196,7 +197,7 @@ def select_iteration(
                     "class": cls,
                 }
             )
-            if cls == CANDIDATE:
+            if cls == CANDIDATE or (settings.method == "random_all" and np.isfinite(devi)):
                 frame = frames[idx]
                 frame.info.update(
                     composition=run["composition"],

@@ -61,10 +61,15 @@ def run_teacher_md(
     type_map: list[str],
     final_path: str | Path | None = None,
     species: str = "Li",
+    test_path: str | Path | None = None,
+    test_frames: int = 0,
 ) -> dict:
     """NVT MD of ``glass`` with ``calculator`` at ``temperature`` (K); Li dump to ``dump_path``.
 
     The whole cell at the end is written to ``final_path`` (extxyz), if given.
+    ``test_frames`` whole-cell frames, evenly spaced over the recorded run, are written with
+    the teacher's energy, forces and stress to ``test_path`` (extxyz): a fixed test set, the
+    same for every iteration's models (:func:`errors_on_test_set`).
     Returns the measured speed: wall seconds of the dynamics and atom-steps per second
     (model loading excluded, as LAMMPS' "Loop time" excludes set-up).
     """
@@ -79,16 +84,25 @@ def run_teacher_md(
     dt = timestep_fs * units.fs
     md = NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature, tdamp=100 * dt, tchain=3)
     select = np.array(atoms.get_chemical_symbols()) == species
+    n_blocks = steps // dump_every
+    test_blocks = spaced_blocks(n_blocks, test_frames if test_path is not None else 0)
+    tests = []
     start = time.monotonic()
     md.run(equilibration_steps)
     temps = []
     with open(dump_path, "w") as fh:
         write_dump_frame(fh, 0, atoms, select, type_map)
-        for block in range(steps // dump_every):
+        for block in range(n_blocks):
             md.run(dump_every)
             temps.append(atoms.get_temperature())
             write_dump_frame(fh, (block + 1) * dump_every, atoms, select, type_map)
+            if block in test_blocks:
+                tests.append(labelled_copy(atoms))
     wall = time.monotonic() - start
+    if test_path is not None:
+        from ase.io import write
+
+        write(test_path, tests, format="extxyz")
     if final_path is not None:  # whole cell at the end of the run, wrapped (for its structure)
         from ase.io import write
 
@@ -105,6 +119,89 @@ def run_teacher_md(
         "atom_steps_per_s": len(atoms) * n_steps / wall if wall > 0 else float("nan"),
         "mean_temperature_K": float(np.mean(temps)) if temps else float("nan"),
     }
+
+
+def spaced_blocks(n_blocks: int, n_frames: int) -> set[int]:
+    """Indices of ``n_frames`` blocks evenly spaced over ``n_blocks``, the last one included."""
+    if n_frames <= 0 or n_blocks <= 0:
+        return set()
+    n = min(n_frames, n_blocks)
+    return {n_blocks - 1 - (k * n_blocks) // n for k in range(n)}
+
+
+def labelled_copy(atoms: Atoms) -> Atoms:
+    """A copy of ``atoms`` (wrapped) carrying its calculator's energy, forces and stress."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    energy = float(atoms.get_potential_energy())
+    forces = np.array(atoms.get_forces(), float)
+    stress = np.array(atoms.get_stress(voigt=True), float)
+    frame = Atoms(
+        atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True
+    )
+    frame.wrap()
+    frame.calc = SinglePointCalculator(frame, energy=energy, forces=forces, stress=stress)
+    return frame
+
+
+def read_test_set(path: str | Path):
+    """The teacher frames of ``path`` as one dpdata LabeledSystem (virial = -stress x V)."""
+    from ase.io import read
+
+    from lpsflow.dft.mlip import to_system
+
+    system = None
+    for atoms in read(path, ":", format="extxyz"):
+        frame = to_system(
+            atoms,
+            atoms.get_potential_energy(),
+            atoms.get_forces(),
+            atoms.get_stress(voigt=True),
+        )
+        if system is None:
+            system = frame
+        else:
+            system.append(frame)
+    return system
+
+
+GRAPH = re.compile(r"iter_(\d+)/train/model_(\d+)/")
+RUN = re.compile(r"teacher/([^/]+)/T([^/]+)/")
+
+
+def errors_on_test_set(graphs: list[str], test_sets: list[str]) -> pd.DataFrame:
+    """RMSE of every model on every teacher test set, one row per model and set.
+
+    ``graphs`` are ``.../iter_NNN/train/model_M/graph.pb`` paths, ``test_sets`` are
+    ``.../teacher/<composition>/T<temperature>/frames.extxyz`` paths (read from the paths).
+    Columns: iteration, model, composition, temperature_K, frames, rmse_e (eV/atom),
+    rmse_f (eV/angstrom), rmse_v (eV/atom).
+    """
+    from lpsflow.evaluation import errors
+
+    systems = {}
+    for path in test_sets:
+        comp, temp = RUN.search(str(path)).groups()
+        system = read_test_set(path)
+        if system is not None:
+            systems[(comp, float(temp))] = system
+    rows = []
+    for graph in graphs:
+        iteration, model = (int(g) for g in GRAPH.search(str(graph)).groups())
+        for (comp, temp), system in systems.items():
+            rows.append(
+                {
+                    "iteration": iteration,
+                    "model": model,
+                    "composition": comp,
+                    "temperature_K": temp,
+                    **errors(str(graph), [system]),
+                }
+            )
+    keys = ["iteration", "model", "composition", "temperature_K"]
+    if not rows:
+        return pd.DataFrame(columns=[*keys, "frames", "rmse_e", "rmse_f", "rmse_v"])
+    return pd.DataFrame(rows).sort_values(keys).reset_index(drop=True)
 
 
 def lammps_speed(log_path: str | Path) -> dict:

@@ -283,6 +283,7 @@ def teacher_report_inputs():
         "teacher_comparison": "results/teacher/comparison.csv",
         "teacher_arrhenius": "results/teacher/arrhenius.csv",
         "teacher_speed": "results/teacher/speed.csv",
+        "teacher_test": "results/teacher/test_rmse.csv",
         "teacher_msd": teacher_runs("msd.csv"),
         "teacher_structure": [
             f"results/teacher/{c}/structure.json" for c in COMPOSITIONS

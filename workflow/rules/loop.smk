@@ -40,6 +40,11 @@ def final_model_params(wildcards):
     return final_iteration()
 
 
+def all_iteration_models(wildcards):
+    """The ensembles of iterations 0 .. final (one walk over the checkpoints)."""
+    return {"models": [g for i in range(final_iteration() + 1) for g in models(i)]}
+
+
 def loop_tables(wildcards):
     """Every table of iterations 0 .. final (one walk over the checkpoints)."""
     last = final_iteration()

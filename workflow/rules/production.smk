@@ -115,6 +115,7 @@ rule teacher_md:
         li="results/teacher/{comp}/T{temp}/li.dump",  # kept: new fit settings rerun only the analysis
         final="results/teacher/{comp}/T{temp}/final.extxyz",
         speed="results/teacher/{comp}/T{temp}/speed.json",
+        test="results/teacher/{comp}/T{temp}/frames.extxyz",  # fixed test set
     log:
         "logs/teacher/{comp}/T{temp}.log",
     benchmark:
@@ -130,8 +131,27 @@ rule teacher_md:
         seed=config["production"]["seed"],
         equilibration_steps=teacher_setting("equilibration_steps"),
         steps=teacher_setting("steps"),
+        test_frames=config["teacher_md"]["test_frames"],
     script:
         "../scripts/run_teacher_md.py"
+
+
+# ---- every iteration's models on the fixed test set of teacher-MD frames ----
+rule teacher_test_errors:
+    input:
+        unpack(all_iteration_models),
+        test=teacher_runs("frames.extxyz"),
+    output:
+        rmse="results/teacher/test_rmse.csv",
+    log:
+        "logs/teacher/test_errors.log",
+    benchmark:
+        "benchmarks/teacher/test_errors.tsv"
+    conda:
+        "../../envs/deepmd.yaml"
+    threads: S.train.threads
+    script:
+        "../scripts/teacher_test_errors.py"
 
 
 # ---- teacher's Li MSD, D and conductivity (same code and fit window as the DP runs) ----

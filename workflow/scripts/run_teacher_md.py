@@ -33,6 +33,8 @@ speed = run_teacher_md(
     dump_path=snakemake.output.li,
     type_map=p.type_map,
     final_path=snakemake.output.final,
+    test_path=snakemake.output.test,
+    test_frames=p.test_frames,
 )
 log.info("%s", speed)
 json.dump({**speed, "threads": snakemake.threads}, open(snakemake.output.speed, "w"), indent=1)
