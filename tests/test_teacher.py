@@ -246,8 +246,9 @@ def test_report_section_states_agreement(tmp_path, li3ps4_8):
         "teacher_speed": tmp_path / "speed.csv",
         "teacher_structure": [tmp_path / "A" / "structure.json"],
     }
-    config = {"dft": {"model": "chgnet-0.3.0"}}
+    config = {"dft": {"engine": "mlip", "physics": {"model": "chgnet-0.3.0"}}}  # S.science()
     section = teacher_section(inp, {"A": structure}, arr, config)
+    assert section["model"] == "chgnet-0.3.0"
     assert not section["all_agree"] and section["n_agree"] == 1 and section["n_compared"] == 2
     assert section["disagree"] == "A 1000 K"
     assert "8000" in section["speed"] and "80" in section["speed"]

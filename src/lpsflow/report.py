@@ -603,7 +603,7 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
         "test": table_html(test) if test is not None and len(test) else None,
         "fig_test": plot_teacher_test(test) if test is not None and len(test) else None,
         "test_frames": int(test["frames"].max()) if test is not None and len(test) else 0,
-        "model": config["dft"].get("model", ""),
+        "model": config["dft"].get("physics", config["dft"]).get("model", ""),  # science()
         "table": table_html(table[[c for c in show if c in table]]),
         "all_agree": bool(len(table) and table["D_agrees"].all() and table["sigma_agrees"].all()),
         "n_agree": n_agree,
