@@ -67,6 +67,9 @@ def test_compare_uses_combined_95_interval():
     assert out["D_agrees"].tolist() == [True, False]  # 0.2e-5 inside, 0.5e-5 outside
     assert out["sigma_agrees"].tolist() == [True, False]
     assert out["D_ratio"].iloc[1] == pytest.approx(1.25)
+    assert "volume_ratio" not in out  # no volumes given
+    dp["volume_A3"], teacher["volume_A3"] = [1340.0, 1200.0], [1000.0, 1000.0]
+    assert compare(dp, teacher)["volume_ratio"].tolist() == pytest.approx([1.34, 1.2])
 
 
 def _lj_cell():
@@ -211,6 +214,7 @@ def test_report_section_states_agreement(tmp_path, li3ps4_8):
 
     teacher = _table([1.0e-5, 2.0e-5], [0.1e-5, 0.1e-5])
     dp = _table([1.2e-5, 2.5e-5], [0.1e-5, 0.1e-5])
+    dp["volume_A3"], teacher["volume_A3"] = [1340.0, 1020.0], [1000.0, 1000.0]
     compare(dp, teacher).to_csv(tmp_path / "comparison.csv", index=False)
     arr = pd.DataFrame([{"composition": "A", "Ea_eV": 0.3, "Ea_lo_eV": 0.2, "Ea_hi_eV": 0.4}])
     arr.to_csv(tmp_path / "arrhenius.csv", index=False)
@@ -249,6 +253,7 @@ def test_report_section_states_agreement(tmp_path, li3ps4_8):
     config = {"dft": {"engine": "mlip", "physics": {"model": "chgnet-0.3.0"}}}  # S.science()
     section = teacher_section(inp, {"A": structure}, arr, config)
     assert section["model"] == "chgnet-0.3.0"
+    assert section["volume_ratio"] == "1.34-1.34"  # only the box more than 5 % off
     assert not section["all_agree"] and section["n_agree"] == 1 and section["n_compared"] == 2
     assert section["disagree"] == "A 1000 K"
     assert "8000" in section["speed"] and "80" in section["speed"]

@@ -595,11 +595,17 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
         "sigma_err_S_cm_dp",
         "sigma_halfwidth95",
         "sigma_agrees",
+        "volume_ratio",
     ]
     n_agree = int(table["sigma_agrees"].sum())
+    ratio = table["volume_ratio"] if "volume_ratio" in table else pd.Series(dtype=float)
+    far = ratio[(ratio - 1).abs() > 0.05]
     test_path = _optional(inp, "teacher_test")
     test = teacher_test_table(pd.read_csv(test_path)) if test_path else None
     return {
+        "volume_ratio": (
+            f"{far.min():.2f}-{far.max():.2f}" if len(far) else None
+        ),  # DP box / teacher box where they differ by more than 5 %
         "test": table_html(test) if test is not None and len(test) else None,
         "fig_test": plot_teacher_test(test) if test is not None and len(test) else None,
         "test_frames": int(test["frames"].max()) if test is not None and len(test) else 0,

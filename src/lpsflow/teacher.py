@@ -232,11 +232,17 @@ def compare(dp: pd.DataFrame, teacher: pd.DataFrame) -> pd.DataFrame:
     ``temperature_K``, ``D_cm2_s``, ``D_err_cm2_s``, ``sigma_S_cm``, ``sigma_err_S_cm``; the
     errors are standard deviations). The DP value agrees when it lies within the combined
     95 % interval of the difference, ``|DP - teacher| <= 1.96 sqrt(err_DP^2 + err_teacher^2)``.
+    With ``volume_A3`` in both, ``volume_ratio`` is DP / teacher cell volume: the teacher runs
+    at the glass volume, the DP at its NPT box of the temperature.
     """
 
     keys = ["composition", "temperature_K"]
     cols = ["D_cm2_s", "D_err_cm2_s", "sigma_S_cm", "sigma_err_S_cm"]
+    if "volume_A3" in dp and "volume_A3" in teacher:  # sigma ~ (Li per volume) x D
+        cols.append("volume_A3")
     merged = pd.merge(dp[keys + cols], teacher[keys + cols], on=keys, suffixes=("_dp", "_teacher"))
+    if "volume_A3" in cols:
+        merged["volume_ratio"] = merged["volume_A3_dp"] / merged["volume_A3_teacher"]
     for q in ("D", "sigma"):
         unit = "cm2_s" if q == "D" else "S_cm"
         a, b = merged[f"{q}_{unit}_dp"], merged[f"{q}_{unit}_teacher"]
