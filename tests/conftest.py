@@ -120,6 +120,8 @@ def tiny_campaign() -> dict:
         command=f"{DYING_LMP} {DIES_IN} lmp",
     )
     config["select"].update(max_per_composition=2)
+    for key in ("trust_lo_v", "trust_hi_v"):  # force deviation only, as the tests expect
+        config["select"].pop(key, None)
     config["loop"] = {"max_iterations": 2, "accurate_ratio": 0.99}
     config["production"] = {
         "n_atoms": 32,

@@ -3,7 +3,7 @@ import yaml
 from conftest import REPO, validated
 from snakemake.exceptions import WorkflowError
 
-from lpsflow.config import ConfigError, check, n_frames, resolve_dft, type_map
+from lpsflow.config import ConfigError, check, coverage_warnings, n_frames, resolve_dft, type_map
 
 BASE = {"compositions": [{"name": "LPS75", "x": 0.75, "n_atoms": 48}]}
 
@@ -12,6 +12,38 @@ def test_shipped_configs_validate_and_pass_checks():
     for name in ("config.yaml", "demo.yaml", "demo-cp2k.yaml", "validation.yaml"):
         config = validated(yaml.safe_load((REPO / "config" / name).read_text()))
         check(config)
+
+
+def _explore(schedule, **select):
+    return validated(
+        {
+            **BASE,
+            "explore": {"schedule": schedule},
+            "select": select,
+            "production": {"temperatures": [600, 800], "npt_steps": 1000, "melt_temperature": 700},
+        }
+    )
+
+
+def test_coverage_warnings_name_what_the_exploration_leaves_out():
+    nvt = [{"ensemble": "nvt", "temperature": 900}]
+    assert "no NPT entry" in " ".join(coverage_warnings(_explore(nvt)))
+    low = nvt + [{"ensemble": "npt", "temperature": 600, "pressures": [1.0]}]
+    out = coverage_warnings(_explore(low, trust_lo_v=0.02, trust_hi_v=1.0))
+    assert len(out) == 1 and "up to 600 K" in out[0] and "800 K" in out[0]
+    ramp = nvt + [{"ensemble": "npt", "temperature": [1200, 300], "pressures": [1.0]}]
+    assert coverage_warnings(_explore(ramp, trust_lo_v=0.02, trust_hi_v=1.0)) == []
+    assert "trust_lo_v" in " ".join(coverage_warnings(_explore(ramp)))
+    hot_melt = _explore(
+        low + [{"ensemble": "npt", "temperature": 800}], trust_lo_v=0.02, trust_hi_v=1
+    )
+    assert coverage_warnings(hot_melt) == []
+    hot_melt["production"]["melt_temperature"] = 1200  # the melt-quench is NPT too
+    assert "1200 K" in coverage_warnings(hot_melt)[0]
+    hot_melt["production"]["npt_steps"] = 0  # NVT transport runs: only the melt counts
+    assert "up to 800 K" in coverage_warnings(hot_melt)[0]
+    hot_melt["production"]["melt_temperature"] = 700
+    assert coverage_warnings(hot_melt) == []
 
 
 def test_defaults_filled():

@@ -85,6 +85,9 @@ def test_params_round_trip_and_missing_keys_raise(settings):
 
 
 def test_select_settings(demo_config):
+    assert demo_config["select"]["trust_lo_v"] == 0.02  # the demo flags virial deviations
+    for key in ("trust_lo_v", "trust_hi_v"):
+        demo_config["select"].pop(key)
     s = Settings.from_config(demo_config).select
     assert (s.trust_lo_v, s.trust_hi_v, s.md_relative_level) == (None, None, None)
     demo_config["select"].update(trust_lo_v=0.02, trust_hi_v=0.05, trust_mode="relative")

@@ -120,6 +120,37 @@ def test_teacher_md_runs_nvt_and_times_itself(tmp_path):
     assert fit["D_cm2_s"] > 0
 
 
+def test_teacher_npt_runs_at_its_own_mean_box(tmp_path):
+    """As the DP production: NPT, then NVT in the mean NPT box, whose volume follows the
+    pressure (higher pressure, smaller box); the sigma of the run uses that volume."""
+    from ase.io import read
+
+    runs = {}
+    for bar in (1.0, 1e4):
+        folder = tmp_path / f"p{bar:g}"
+        folder.mkdir()
+        runs[bar] = _run_lj(
+            folder,
+            equilibration_steps=10,
+            dump_every=10,
+            npt_steps=400,
+            pressure_bar=bar,
+            final_path=folder / "final.extxyz",
+        )
+        final = read(folder / "final.extxyz")
+        assert runs[bar]["md_steps"] == 450  # NPT + equilibration + recorded
+        assert final.get_volume() == pytest.approx(runs[bar]["npt_volume_A3"])
+        assert runs[bar]["volume_A3"] == pytest.approx(runs[bar]["npt_volume_A3"])
+        assert runs[bar]["start_volume_A3"] == pytest.approx(7.5**3)
+    assert runs[1e4]["npt_volume_A3"] < 0.9 * runs[1.0]["npt_volume_A3"]
+    assert runs[1e4]["npt_pressure_GPa"] > runs[1.0]["npt_pressure_GPa"]
+
+
+def test_teacher_npt_stops_when_the_box_explodes(tmp_path):
+    with pytest.raises(RuntimeError, match="collapses or explodes"):
+        _run_lj(tmp_path, equilibration_steps=0, dump_every=10, npt_steps=400, pressure_bar=-3e4)
+
+
 def test_teacher_md_keeps_a_labelled_test_set(tmp_path):
     """Test frames carry the teacher's energy, forces and stress of their own positions
     (not a later frame's: MD moves the atoms in place), as a virial = -stress x V."""
@@ -149,6 +180,7 @@ def test_teacher_md_keeps_a_labelled_test_set(tmp_path):
     assert np.allclose(system["forces"][3], frames[3].get_forces())
 
 
+@pytest.mark.slow
 def test_every_iteration_scored_on_the_same_test_set(local_campaign, tmp_path):
     """errors_on_test_set scores every model of every iteration on the teacher frames; its RMSE
     is the one computed directly from DeePMD's predictions."""

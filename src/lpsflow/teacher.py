@@ -1,11 +1,16 @@
 """Ground truth of a teacher-labelled campaign: MD with the teacher potential itself.
 
 The run mirrors the DeePMD production run of :mod:`lpsflow.production`: the same glass,
-velocities drawn at the temperature, NVT with a Nose-Hoover chain of 3 thermostats and a
-damping time of 100 time steps (LAMMPS ``fix nvt ... $(100*dt)`` is a chain of 3 as well,
-here ASE's ``NoseHooverChainNVT``), equilibration, then unwrapped Li positions recorded every
-``dump_every`` steps in a LAMMPS text dump, so that :func:`lpsflow.transport.msd_from_dump`
-analyses both runs with the same code. Units: K, fs, angstrom; speed in atom-steps per second.
+velocities drawn at the temperature, then (with ``npt_steps``) isotropic NPT at the production
+pressure, half to relax and half to average the box, and the box set to the mean edge lengths,
+so that the teacher runs at its own density as the DP runs at the DP's; then NVT with a
+Nose-Hoover chain of 3 thermostats and a damping time of 100 time steps (LAMMPS ``fix nvt ...
+$(100*dt)`` is a chain of 3 as well, here ASE's ``NoseHooverChainNVT``; the NPT stage uses
+ASE's ``IsotropicMTKNPT``, the same MTK equations as LAMMPS ``fix npt ... iso`` with its
+barostat damping of 1000 time steps), equilibration, then unwrapped Li positions recorded
+every ``dump_every`` steps in a LAMMPS text dump, so that
+:func:`lpsflow.transport.msd_from_dump` analyses both runs with the same code. Units: K, fs,
+angstrom, bar; speed in atom-steps per second.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ase import Atoms, units
+
+#: the NPT stage stops with an error if the volume leaves [1/r, r] x its start (as in
+#: :data:`lpsflow.production.MAX_VOLUME_RATIO`)
+MAX_VOLUME_RATIO = 2.0
 
 LOOP_TIME = re.compile(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms")
 
@@ -63,8 +72,13 @@ def run_teacher_md(
     species: str = "Li",
     test_path: str | Path | None = None,
     test_frames: int = 0,
+    npt_steps: int = 0,
+    pressure_bar: float = 1.0,
 ) -> dict:
     """NVT MD of ``glass`` with ``calculator`` at ``temperature`` (K); Li dump to ``dump_path``.
+
+    With ``npt_steps`` of 2 or more, the NVT runs in the mean box of an NPT stage at
+    ``pressure_bar`` first (:func:`npt_to_mean_box`), as the DP production runs do.
 
     The whole cell at the end is written to ``final_path`` (extxyz), if given.
     ``test_frames`` whole-cell frames, evenly spaced over the recorded run, are written with
@@ -82,12 +96,15 @@ def run_teacher_md(
     Stationary(atoms)
     ZeroRotation(atoms)
     dt = timestep_fs * units.fs
+    start = time.monotonic()
+    npt = {}
+    if npt_steps >= 2:
+        npt = npt_to_mean_box(atoms, temperature, pressure_bar, npt_steps, dt)
     md = NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature, tdamp=100 * dt, tchain=3)
     select = np.array(atoms.get_chemical_symbols()) == species
     n_blocks = steps // dump_every
     test_blocks = spaced_blocks(n_blocks, test_frames if test_path is not None else 0)
     tests = []
-    start = time.monotonic()
     md.run(equilibration_steps)
     temps = []
     with open(dump_path, "w") as fh:
@@ -110,7 +127,7 @@ def run_teacher_md(
         last.wrap()
         last.info.update(glass.info, temperature_K=temperature)
         write(final_path, last, format="extxyz")
-    n_steps = equilibration_steps + (steps // dump_every) * dump_every
+    n_steps = (npt_steps if npt else 0) + equilibration_steps + (steps // dump_every) * dump_every
     return {
         "engine": "teacher",
         "n_atoms": len(atoms),
@@ -118,6 +135,61 @@ def run_teacher_md(
         "md_wall_s": wall,
         "atom_steps_per_s": len(atoms) * n_steps / wall if wall > 0 else float("nan"),
         "mean_temperature_K": float(np.mean(temps)) if temps else float("nan"),
+        "start_volume_A3": float(glass.get_volume()),
+        "volume_A3": float(atoms.get_volume()),  # of the NVT run
+        **npt,
+    }
+
+
+def npt_to_mean_box(
+    atoms: Atoms, temperature: float, pressure_bar: float, steps: int, timestep: float
+) -> dict:
+    """Isotropic MTK NPT of ``atoms`` (calculator and velocities set) for ``steps``: the first
+    half relaxes, the second is averaged; then the cell is scaled to the mean edge lengths
+    (positions scaled with it), as :func:`lpsflow.production._npt_to_mean_box` does in LAMMPS.
+
+    Raises ``RuntimeError`` if the volume leaves [1/r, r] x the start (r =
+    :data:`MAX_VOLUME_RATIO`): a collapsing or exploding box is a failed run, not a result.
+    Returns the mean NPT volume (A^3) and mean instantaneous pressure (GPa) of the averaged half.
+    """
+    from ase.md.nose_hoover_chain import IsotropicMTKNPT
+
+    md = IsotropicMTKNPT(
+        atoms,
+        timestep=timestep,
+        temperature_K=temperature,
+        pressure_au=pressure_bar * units.bar,
+        tdamp=100 * timestep,
+        pdamp=1000 * timestep,
+    )
+    v0 = atoms.get_volume()
+    lengths, pressures = [], []
+
+    def check() -> None:
+        ratio = atoms.get_volume() / v0
+        if not 1 / MAX_VOLUME_RATIO <= ratio <= MAX_VOLUME_RATIO:
+            raise RuntimeError(
+                f"teacher NPT at {temperature:g} K: volume {ratio:.2f} x the start after "
+                f"{md.nsteps} steps; the box collapses or explodes"
+            )
+
+    def record() -> None:
+        lengths.append(atoms.cell.lengths())
+        stress = atoms.get_stress(include_ideal_gas=True, voigt=False)
+        pressures.append(-np.trace(stress) / 3 / units.GPa)
+
+    md.attach(check, interval=10)
+    md.run(steps - steps // 2)
+    md.attach(record, interval=1)
+    md.run(steps // 2)
+    check()
+    mean = np.mean(lengths, axis=0)
+    atoms.set_cell(atoms.cell.array * (mean / atoms.cell.lengths())[:, None], scale_atoms=True)
+    return {
+        "npt_steps": int(steps),
+        "npt_volume_A3": float(atoms.get_volume()),  # of the mean box
+        "npt_pressure_GPa": float(np.mean(pressures)),
+        "pressure_bar": float(pressure_bar),
     }
 
 
@@ -232,8 +304,8 @@ def compare(dp: pd.DataFrame, teacher: pd.DataFrame) -> pd.DataFrame:
     ``temperature_K``, ``D_cm2_s``, ``D_err_cm2_s``, ``sigma_S_cm``, ``sigma_err_S_cm``; the
     errors are standard deviations). The DP value agrees when it lies within the combined
     95 % interval of the difference, ``|DP - teacher| <= 1.96 sqrt(err_DP^2 + err_teacher^2)``.
-    With ``volume_A3`` in both, ``volume_ratio`` is DP / teacher cell volume: the teacher runs
-    at the glass volume, the DP at its NPT box of the temperature.
+    With ``volume_A3`` in both, ``volume_ratio`` is DP / teacher cell volume: each runs in its
+    own mean NPT box of the temperature, so the ratio tests the DP's equation of state.
     """
 
     keys = ["composition", "temperature_K"]

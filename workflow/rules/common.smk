@@ -27,6 +27,9 @@ try:
     lpsconfig.check_writable("results")  # creates nothing: parsing leaves no folders
 except lpsconfig.ConfigError as err:
     raise ValueError(f"config error: {err}") from None
+if workflow.is_main_process:  # once per campaign, not in every job
+    for warning in lpsconfig.coverage_warnings(config):
+        print(f"lpsflow warning: {warning}", file=sys.stderr)
 
 # Every rule's params come from S (science only; see README "How settings reach the code").
 S = Settings.from_config(config)

@@ -131,6 +131,8 @@ rule teacher_md:
         seed=config["production"]["seed"],
         equilibration_steps=teacher_setting("equilibration_steps"),
         steps=teacher_setting("steps"),
+        npt_steps=teacher_setting("npt_steps"),
+        pressure_bar=config["production"]["pressure"],
         test_frames=config["teacher_md"]["test_frames"],
     script:
         "../scripts/run_teacher_md.py"
@@ -158,7 +160,7 @@ rule teacher_test_errors:
 rule analyze_teacher_transport:
     input:
         li="results/teacher/{comp}/T{temp}/li.dump",
-        glass=lambda wc: f"{glass_dir(wc.comp, 0)}/glass.extxyz",
+        cell="results/teacher/{comp}/T{temp}/final.extxyz",  # the NVT box of the run
     output:
         transport="results/teacher/{comp}/T{temp}/transport.json",
         msd="results/teacher/{comp}/T{temp}/msd.csv",

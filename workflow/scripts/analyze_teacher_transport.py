@@ -11,7 +11,7 @@ from lpsflow.transport import fit_diffusion, msd_from_dump, nernst_einstein
 log = to_file(snakemake.log[0])
 fit_settings = snakemake.params  # dump_every, timestep_fs, fit_window, haven_ratio
 temperature = float(snakemake.wildcards.temp)
-glass = read(snakemake.input.glass)
+glass = read(snakemake.input.cell)  # atoms and volume of the recorded NVT run
 n_li = glass.get_chemical_symbols().count("Li")
 lags, msd = msd_from_dump(
     snakemake.input.li, fit_settings.dump_every * fit_settings.timestep_fs * 1e-3

@@ -1,4 +1,4 @@
-"""Adapter: NVT MD of the production glass with the teacher potential (lpsflow.teacher)."""
+"""Adapter: NPT then NVT MD of the production glass with the teacher potential (lpsflow.teacher)."""
 
 import json
 
@@ -14,10 +14,12 @@ temperature = float(snakemake.wildcards.temp)
 glass = read(snakemake.input.glass)
 calc = load_calculator(p.model, threads=snakemake.threads)
 log.info(
-    "%s at %s K with %s: %d + %d steps",
+    "%s at %s K with %s: %d NPT (%g bar) + %d + %d NVT steps",
     snakemake.wildcards.comp,
     temperature,
     p.model,
+    p.npt_steps,
+    p.pressure_bar,
     p.equilibration_steps,
     p.steps,
 )
@@ -35,6 +37,8 @@ speed = run_teacher_md(
     final_path=snakemake.output.final,
     test_path=snakemake.output.test,
     test_frames=p.test_frames,
+    npt_steps=p.npt_steps,
+    pressure_bar=p.pressure_bar,
 )
 log.info("%s", speed)
 json.dump({**speed, "threads": snakemake.threads}, open(snakemake.output.speed, "w"), indent=1)
