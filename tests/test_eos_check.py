@@ -71,9 +71,13 @@ def test_model_pressure_is_minus_de_dv_plus_kinetic(local_campaign):
 
         def energy(a, dp=dp):
             types = [type_map.index(s) for s in a.get_chemical_symbols()]
-            return float(dp.eval(a.positions.reshape(1, -1), a.cell.array.reshape(1, -1), types)[0])
+            return float(
+                dp.eval(a.positions.reshape(1, -1), a.cell.array.reshape(1, -1), types)[0].sum()
+            )
 
-        fd = _static_pressure_fd(atoms, energy) + kinetic_pressure(atoms, 300.0)
+        static = _static_pressure_fd(atoms, energy)
+        assert abs(static) > 0.05  # large enough that a flipped sign would show
+        fd = static + kinetic_pressure(atoms, 300.0)
         assert p == pytest.approx(fd, abs=0.02 * max(1.0, abs(fd)))
 
 
