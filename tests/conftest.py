@@ -96,6 +96,24 @@ def run_workflow(workdir: Path, config: dict, *args: str, check: bool = True, en
     return proc
 
 
+def lj_cell(spacing: float = 2.5, noise: float = 0.05, seed: int = 0):
+    """27 Li/S atoms on a perturbed 3x3x3 grid in a periodic cube, with a smooth Lennard-Jones
+    calculator: a cheap stand-in for the teacher (energies, forces, stress)."""
+    import numpy as np
+    from ase import Atoms
+    from ase.calculators.lj import LennardJones
+
+    rng = np.random.default_rng(seed)
+    grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float)
+    atoms = Atoms(
+        ["Li", "Li", "S"] * 9,
+        positions=grid * spacing + rng.normal(0, noise, (27, 3)),
+        cell=[3 * spacing] * 3,
+    )
+    atoms.pbc = True
+    return atoms, LennardJones(sigma=2.0, epsilon=0.01, rc=3.5, smooth=True)
+
+
 def shipped(name: str) -> dict:
     return yaml.safe_load((REPO / "config" / name).read_text())
 

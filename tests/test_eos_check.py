@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from ase import Atoms, units
+from conftest import lj_cell
 
 from lpsflow.eos_check import (
     exploration_pressures,
@@ -26,16 +26,8 @@ def _static_pressure_fd(atoms: Atoms, energy, eps: float = 1e-4) -> float:
     return -(e[1] - e[0]) / (vols[1] - vols[0]) / units.GPa
 
 
-def _lj_cell() -> tuple[Atoms, object]:
-    from ase.calculators.lj import LennardJones
-
-    rng = np.random.default_rng(3)
-    grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float)
-    atoms = Atoms(
-        ["Li", "Li", "S"] * 9, positions=grid * 2.4 + rng.normal(0, 0.1, (27, 3)), cell=[7.2] * 3
-    )
-    atoms.pbc = True
-    return atoms, LennardJones(sigma=2.0, epsilon=0.01, rc=3.5, smooth=True)
+def _lj_cell():
+    return lj_cell(spacing=2.4, noise=0.1, seed=3)
 
 
 def test_teacher_pressure_is_minus_de_dv_plus_kinetic():

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from ase import Atoms
+from conftest import lj_cell
 
 from lpsflow.teacher import (
     Z95,
@@ -73,15 +74,7 @@ def test_compare_uses_combined_95_interval():
 
 
 def _lj_cell():
-    from ase.calculators.lj import LennardJones
-
-    rng = np.random.default_rng(0)
-    grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float)
-    atoms = Atoms(
-        ["Li", "Li", "S"] * 9, positions=grid * 2.5 + rng.normal(0, 0.05, (27, 3)), cell=[7.5] * 3
-    )
-    atoms.pbc = True
-    return atoms, LennardJones(sigma=2.0, epsilon=0.01, rc=3.5, smooth=True)
+    return lj_cell(spacing=2.5, noise=0.05, seed=0)
 
 
 def test_blocks_are_evenly_spaced_and_end_at_the_last():
