@@ -613,6 +613,7 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
         "table": table_html(table[[c for c in show if c in table]]),
         "all_agree": bool(len(table) and table["D_agrees"].all() and table["sigma_agrees"].all()),
         "n_agree": n_agree,
+        "n_agree_d": int(table["D_agrees"].sum()),
         "n_compared": len(table),
         "disagree": ", ".join(
             f"{r.composition} {r.temperature_K:g} K"
