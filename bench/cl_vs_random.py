@@ -112,8 +112,8 @@ def main(argv=None) -> None:
     p.add_argument(
         "--config",
         type=Path,
-        default=REPO / "config" / "demo.yaml",
-        help="base campaign (schema defaults fill the rest)",
+        default=REPO / "bench" / "cl_vs_random.yaml",
+        help="base campaign (schema defaults fill the rest); the smoke mode runs it too",
     )
     p.add_argument(
         "--test-set",

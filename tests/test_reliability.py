@@ -53,7 +53,8 @@ def test_dft_failures_recorded_then_composition_added(tmp_path):
     # add a composition: nothing labelled before is computed again (failed frames neither)
     before = {p.name for p in (res / "store" / "entries").glob("*/*")}
     n_calls = len(called_keys(calls))
-    config["compositions"].append({"name": "LPS67", "x": 0.667, "n_atoms": 26, "replicas": 1})
+    lps67 = {"name": "LPS67", "x": 0.667, "n_atoms": 13, "replicas": 1}  # Li4P2S7: 1 P2S7
+    config["compositions"].append(lps67)
     run_workflow(tmp_path, config, env=env)
     new = called_keys(calls, n_calls)
     assert new and not set(new) & before
@@ -93,6 +94,7 @@ def _wait_and_kill(workdir: Path, ready, timeout: float = 900) -> bool:
 
 def test_kill_at_four_moments_then_resume(tmp_path, local_campaign):
     config = tiny_campaign()
+    config["dft"]["threads"] = 2  # one CP2K run at a time: a kill cuts at most one short
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     for template in (REPO / "config").glob("*.json"):
