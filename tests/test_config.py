@@ -134,8 +134,43 @@ def test_explicit_speciation_passes_checks():
             },
             "speciation",
         ),
+        (  # 6 all-atom frames: the collective conductivity fit would fail after the MD
+            {**BASE, "production": {"steps": 5000, "dump_all_every": 1000}},
+            r"production\.dump_all_every: .* 6 frames .*dump_all_every <= 333",
+        ),
+        ({**BASE, "production": {"steps": 200, "dump_every": 50}}, r"production\.dump_every: "),
+        (
+            {**BASE, "dft": {"engine": "mlip"}, "teacher_md": {"steps": 100}},
+            r"teacher_md\.steps: 100 steps recorded every 100 give 2 frames",
+        ),
     ],
 )
 def test_checks_reject_cross_key_errors(config, key):
     with pytest.raises(ConfigError, match=key):
         check(validated(config))
+
+
+@pytest.mark.parametrize("frames", [2, 6, 14, 15, 16, 21, 101])
+def test_frame_check_agrees_with_the_analysis(frames):
+    """The start-up check passes exactly the trajectories whose MSD fit works."""
+    import numpy as np
+
+    from lpsflow.config import check_fit_frames, recorded_frames
+    from lpsflow.transport import tracer_msd
+
+    positions = np.cumsum(np.random.default_rng(0).normal(size=(frames, 4, 3)), axis=0)
+    try:
+        tracer_msd(positions, 0.1)
+        fits = True
+    except ValueError:
+        fits = False
+    steps = 10 * (frames - 1)
+    prod = {"steps": steps, "dump_every": 10, "dump_all_every": 10}
+    config = validated({**BASE, "production": prod})
+    assert recorded_frames(steps, 10) == frames
+    try:
+        check_fit_frames(config)
+        passes = True
+    except ConfigError:
+        passes = False
+    assert passes == fits

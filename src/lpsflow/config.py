@@ -138,6 +138,8 @@ def check(config: dict) -> None:
             f"select.trust_lo_v ({sel['trust_lo_v']}) must be below "
             f"select.trust_hi_v ({sel['trust_hi_v']})"
         )
+    if "steps" in config.get("production", {}):
+        check_fit_frames(config)
     if "dft" in config:
         check_dft_files(config["dft"])
     template = config.get("train", {}).get("template")
@@ -153,6 +155,49 @@ def check(config: dict) -> None:
         order = [el for el in ELEMENT_ORDER if el in tm]
         if list(tm) != order:
             raise ConfigError(f"type_map: must follow the order {list(ELEMENT_ORDER)}, got {tm}")
+
+
+def recorded_frames(steps: int, every: int) -> int:
+    """Frames of a dump every ``every`` steps over a run of ``steps`` (step 0 included)."""
+    return steps // every + 1
+
+
+def check_fit_frames(config: dict) -> None:
+    """Every trajectory the transport analysis fits has at least 3 lag times in the fit window.
+
+    Checked before any job runs: otherwise the analysis of each production run (or of the
+    teacher's runs) fails after the MD, hours into a campaign. Names the key to change and the
+    largest value that works.
+    """
+    from lpsflow.transport import lags_in_window
+
+    prod = config["production"]
+    window = tuple(prod.get("fit_window", (0.05, 0.2)))
+    teacher = config.get("teacher_md") or {}
+    runs = [("production.dump_every", prod["steps"], "dump_every", "Li positions (li.dcd)")]
+    if prod.get("dump_all_every"):
+        runs.append(("production.dump_all_every", prod["steps"], "dump_all_every", "all atoms"))
+    if config.get("dft", {}).get("engine") == "mlip" and teacher.get("steps") is not None:
+        runs.append(("teacher_md.steps", teacher["steps"], "dump_every", "the teacher's Li"))
+    for key, steps, every_key, what in runs:
+        every = prod[every_key]
+        n = recorded_frames(steps, every)
+        if lags_in_window(n, window) >= 3:
+            continue
+        largest = next(
+            (
+                e
+                for e in range(every - 1, 0, -1)
+                if lags_in_window(recorded_frames(steps, e), window) >= 3
+            ),
+            None,
+        )
+        fix = f"production.{every_key} <= {largest}" if largest else "more steps"
+        raise ConfigError(
+            f"{key}: {steps} steps recorded every {every} give {n} frames of {what}, "
+            f"{lags_in_window(n, window)} lag time(s) in the fit window {list(window)} of the "
+            f"transport analysis (3 needed); use {fix}"
+        )
 
 
 def coverage_warnings(config: dict) -> list[str]:

@@ -135,9 +135,20 @@ def msd_by_atom(positions: np.ndarray) -> np.ndarray:
     return np.concatenate(list(msd_chunks(positions)), axis=1)
 
 
+def _in_window(lags: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """Lag times between ``window[0]`` and ``window[1]`` times the longest one (a mask)."""
+    t_max = lags[-1]
+    return (lags >= window[0] * t_max) & (lags <= window[1] * t_max)
+
+
+def lags_in_window(n_frames: int, window: tuple[float, float] = FIT_WINDOW) -> int:
+    """Lag times an MSD of ``n_frames`` evenly spaced frames has in the fit ``window``
+    (a fit needs at least 3: see :func:`_window`)."""
+    return int(_in_window(np.arange(n_frames, dtype=float), window).sum()) if n_frames > 1 else 0
+
+
 def _window(lags_ps: np.ndarray, window: tuple[float, float]) -> np.ndarray:
-    t_max = lags_ps[-1]
-    sel = (lags_ps >= window[0] * t_max) & (lags_ps <= window[1] * t_max)
+    sel = _in_window(lags_ps, window)
     if sel.sum() < 3:
         raise ValueError("fewer than 3 lag times in the fit window: run longer or dump more often")
     return sel
@@ -204,7 +215,7 @@ def block_slopes(
     """
     n = series.shape[0] // n_blocks
     lags = np.arange(n) * timestep_ps
-    if n < 2 or ((lags >= window[0] * lags[-1]) & (lags <= window[1] * lags[-1])).sum() < 3:
+    if lags_in_window(n, window) < 3:
         return np.array([])  # blocks too short for the window: no block error (NaN)
     out = []
     for b in range(n_blocks):
