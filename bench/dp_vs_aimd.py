@@ -10,6 +10,9 @@ useless as a force field. LAMMPS time per step is the "Loop time" of its log / s
 loading excluded). CP2K, DP uncompressed and DP compressed alternate (A B C A B C ...).
 A second part times the compressed and uncompressed model on repeated cells of about 100,
 1,000 and 10,000 atoms (atom-steps per second, peak memory from /usr/bin/time -v).
+When the teacher extra is installed, the teacher potential (CHGNet through ASE, the
+workflow's ``run_teacher_md``; ``bench/_teacher_timing.py``) is timed in the same alternation
+on the same cells (the scaling cells up to ``--teacher-max-atoms``).
 """
 
 from __future__ import annotations
@@ -224,6 +227,28 @@ run {steps}
 """
 
 
+def teacher_available() -> bool:
+    """True when the teacher potential's package (the ``teacher`` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("chgnet") is not None
+
+
+def run_teacher(atoms: Atoms, steps: int, threads: int, workdir: Path) -> dict:
+    """The teacher's MD on ``atoms`` in its own process (bench/_teacher_timing.py)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write(workdir / "cell.extxyz", atoms, format="extxyz")
+    script = REPO / "bench" / "_teacher_timing.py"
+    cmd = ["/usr/bin/time", "-v", sys.executable, str(script), "cell.extxyz", str(steps)]
+    proc = subprocess.run(
+        [*cmd, str(threads)], cwd=workdir, env=dp_env(threads), capture_output=True, text=True
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"teacher timing failed in {workdir}: {proc.stderr[-1500:]}")
+    return {**json.loads(lines[-1]), "max_rss_mib": max_rss_mib(proc.stderr)}
+
+
 def run_lammps(atoms: Atoms, model: Path, steps: int, threads: int | None, workdir: Path) -> dict:
     """LAMMPS NVT with one DeePMD model; ``threads`` None = no thread variables set."""
     import os
@@ -284,6 +309,9 @@ def main(argv=None) -> None:
     p.add_argument("--workdir", type=Path, default=Path("/tmp/lpsflow-bench/dp_vs_aimd"))
     p.add_argument("--graph", type=Path, help="use this frozen model instead of training one")
     p.add_argument("--compressed", type=Path, help="its compressed version (with --graph)")
+    p.add_argument("--teacher-steps", type=int, default=50, help="teacher MD steps, AIMD cells")
+    p.add_argument("--teacher-atom-steps", type=float, default=2e4, help="per teacher scaling run")
+    p.add_argument("--teacher-max-atoms", type=int, default=1100, help="largest teacher cell")
     p.add_argument(
         "--thread-env-check",
         action="store_true",
@@ -293,7 +321,7 @@ def main(argv=None) -> None:
     if args.smoke:
         args.sizes, args.threads, args.cp2k_steps, args.dp_steps = [16], [1], 1, 20
         args.repeats, args.preset, args.scaling_atoms, args.atom_steps = 1, "cheap", [32], 640
-        args.train_steps, args.label_frames = 1, 1
+        args.train_steps, args.label_frames, args.teacher_steps = 1, 1, 5
         args.template = REPO / "config" / "deepmd-demo.json"
         args.workdir = args.workdir.with_name(args.workdir.name + "_smoke")
     rec = Record(
@@ -328,7 +356,7 @@ def main(argv=None) -> None:
     def aimd_section(n: int, t: int, with_cp2k: bool) -> None:
         cell = lps_cell(n)
         w = args.workdir / f"n{n}_t{t}"
-        runs: dict[str, list[dict]] = {"cp2k": [], "dp": [], "dp_compressed": []}
+        runs: dict[str, list[dict]] = {"cp2k": [], "dp": [], "dp_compressed": [], "teacher": []}
 
         def cp2k() -> float:
             r = runs["cp2k"]
@@ -344,6 +372,8 @@ def main(argv=None) -> None:
             "dp": lambda: dp("dp", model["graph"]),
             "dp_compressed": lambda: dp("dp_compressed", model["compressed"]),
         }
+        if with_teacher:
+            tasks["teacher"] = lambda: teacher(cell, args.teacher_steps, t, w / "teacher", runs)
         if not with_cp2k:
             tasks.pop("cp2k")
         values = alternate(tasks, args.repeats, {"cp2k": args.cp2k_repeats})
@@ -353,6 +383,14 @@ def main(argv=None) -> None:
         rec.figure(f"dp s/step ({tag})", med["dp"], "s")
         rec.figure(f"dp compressed s/step ({tag})", med["dp_compressed"], "s")
         rec.figure(f"dp/dp compressed ({tag})", med["dp"] / med["dp_compressed"], "x")
+        if with_teacher:
+            rec.figure(f"teacher s/step ({tag})", med["teacher"], "s")
+            rec.figure(f"teacher/dp compressed ({tag})", med["teacher"] / med["dp_compressed"], "x")
+            cpu_t = median([r["cpu_s_per_step"] for r in runs["teacher"]])
+            cpu_c = median([r["cpu_s_per_step"] for r in runs["dp_compressed"]])
+            rec.figure(f"CPU teacher/dp compressed ({tag})", cpu_t / cpu_c, "x")
+            if with_cp2k:
+                rec.figure(f"cp2k/teacher ({tag})", med["cp2k"] / med["teacher"], "x")
         if with_cp2k:
             rec.figure(f"cp2k s/step ({tag})", med["cp2k"], "s")
             rec.figure(f"cp2k/dp ({tag})", med["cp2k"] / med["dp"], "x", ">= 1e4")
@@ -369,6 +407,14 @@ def main(argv=None) -> None:
         rec.write(args.out, versions)  # partial record: a long run keeps what it measured
 
     versions = {"cp2k": cp2k_version(dft["command"])}
+    with_teacher = teacher_available()
+    if not with_teacher:
+        rec.note("teacher potential (CHGNet via ASE): not timed, `chgnet` is not installed")
+
+    def teacher(cell: Atoms, steps: int, threads: int, workdir: Path, runs: dict) -> float:
+        runs["teacher"].append(run_teacher(cell, steps, threads, workdir))
+        return runs["teacher"][-1]["s_per_step"]
+
     details: dict = {}
     rec.data["details"] = details
     cp2k_sizes = args.sizes if args.cp2k_sizes is None else args.cp2k_sizes
@@ -385,7 +431,7 @@ def main(argv=None) -> None:
         cell = production_cell(base, n) if n > len(base) else base
         steps = max(3, int(args.atom_steps / len(cell)))
         w = args.workdir / f"scale_{n}"
-        runs: dict[str, list] = {"c": [], "u": []}
+        runs: dict[str, list] = {"c": [], "u": [], "teacher": []}
 
         def lammps(key: str, graph: Path, c=cell, s=steps, w=w, r=runs) -> float:
             r[key].append(run_lammps(c, graph, s, 1, w / key))
@@ -395,9 +441,12 @@ def main(argv=None) -> None:
             "compressed": lambda: lammps("c", model["compressed"]),
             "uncompressed": lambda: lammps("u", model["graph"]),
         }
+        if with_teacher and len(cell) <= args.teacher_max_atoms:
+            t_steps = max(3, int(args.teacher_atom_steps / len(cell)))
+            tasks["teacher"] = lambda c=cell, s=t_steps, w=w, r=runs: teacher(c, s, 1, w / "t", r)
         values = alternate(tasks, args.repeats)
         med = {k: median(v) for k, v in values.items()}
-        mem = {k: max(r["max_rss_mib"] or 0 for r in v) for k, v in runs.items()}
+        mem = {k: max((r["max_rss_mib"] or 0 for r in v), default=0) for k, v in runs.items()}
         details[f"scale_{len(cell)}"] = {
             "steps": steps,
             "values_s_per_step": values,
@@ -420,6 +469,15 @@ def main(argv=None) -> None:
             len(cell) / med["uncompressed"],
             "1/s",
         )
+        if runs["teacher"]:
+            cpu = median([r["cpu_s_per_step"] for r in runs["teacher"]])
+            rec.figure(
+                f"teacher atom-steps per CPU second ({len(cell)} atoms)", len(cell) / cpu, "1/s"
+            )
+            rec.figure(
+                f"teacher atom-steps/s/core ({len(cell)} atoms)", len(cell) / med["teacher"], "1/s"
+            )
+            rec.figure(f"teacher peak memory ({len(cell)} atoms)", mem["teacher"], "MiB")
         rec.figure(f"peak memory compressed ({len(cell)} atoms)", mem["c"], "MiB")
         rec.figure(f"peak memory uncompressed ({len(cell)} atoms)", mem["u"], "MiB")
         rec.write(args.out, versions)
@@ -447,14 +505,7 @@ def main(argv=None) -> None:
         if with_cp2k:
             aimd_section(n, t, True)
 
-    teacher = None
-    try:
-        import chgnet  # noqa: F401
-
-        teacher = "available"
-    except ImportError:
-        rec.note("teacher potential (CHGNet via ASE): pending, `import chgnet` fails in this venv")
-    rec.data["teacher"] = teacher or "pending"
+    rec.data["teacher"] = "timed" if with_teacher else "not installed"
     rec.write(args.out, versions)
 
 

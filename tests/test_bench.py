@@ -3,6 +3,7 @@ writes a complete record, and the parsers the benchmarks rely on read real forma
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -127,6 +128,9 @@ def test_smoke_dp_vs_aimd(tmp_path, local_campaign):
     assert f["cp2k s/step (16 atoms, 1 thread)"]["value"] > 0
     assert f["dp compressed s/step (16 atoms, 1 thread)"]["value"] > 0
     assert f["atom-steps/s/core compressed (32 atoms)"]["value"] > 0
+    if importlib.util.find_spec("chgnet"):  # the teacher in the same table, on the same cells
+        assert f["teacher s/step (16 atoms, 1 thread)"]["value"] > 0
+        assert f["teacher atom-steps per CPU second (32 atoms)"]["value"] > 0
 
 
 def test_labels_to_target_takes_first_iteration_at_or_below_target():
