@@ -38,7 +38,8 @@ def run_one(name: str, out: Path, smoke: bool, extra: list[str]) -> dict:
         cmd.insert(2, "--smoke")
     print("$", " ".join(cmd), flush=True)
     proc = subprocess.run(cmd, cwd=REPO, env=env)
-    path = out / f"{name}.json"
+    given = {k: v for k, v in zip(extra, extra[1:], strict=False) if k in ("--name", "--out")}
+    path = Path(given.get("--out", out)) / f"{given.get('--name', name)}.json"  # as the script
     if proc.returncode != 0 or not path.exists():
         return {"name": name, "returncode": proc.returncode, "status": "failed", "figures": {}}
     record = json.loads(path.read_text())

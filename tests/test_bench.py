@@ -91,6 +91,12 @@ def test_smoke_teacher_comparison(tmp_path):
             assert (runs / name / "results" / "loop" / "iterations.csv").exists()
 
 
+def test_runner_reads_the_record_a_renamed_run_writes(tmp_path):
+    record = run.run_one("demo_campaign", tmp_path, True, ["--name", "renamed"])
+    assert record["status"] == "measured" and record["name"] == "renamed"
+    assert (tmp_path / "renamed.json").exists() and not (tmp_path / "demo_campaign.json").exists()
+
+
 def test_smoke_demo_summary(tmp_path):
     record = smoke("demo_campaign", tmp_path)
     f = record["figures"]
