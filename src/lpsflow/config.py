@@ -169,10 +169,10 @@ def check_fit_frames(config: dict) -> None:
     teacher's runs) fails after the MD, hours into a campaign. Names the key to change and the
     largest value that works.
     """
-    from lpsflow.transport import lags_in_window
+    from lpsflow.transport import FIT_WINDOW, lags_in_window
 
     prod = config["production"]
-    window = tuple(prod.get("fit_window", (0.05, 0.2)))
+    window = tuple(prod.get("fit_window", FIT_WINDOW))
     teacher = config.get("teacher_md") or {}
     runs = [("production.dump_every", prod["steps"], "dump_every", "Li positions (li.dcd)")]
     if prod.get("dump_all_every"):
