@@ -99,6 +99,19 @@ def learning_curve(run_dir: Path, test_set: Path) -> list[tuple[int, float]]:
     return curve
 
 
+def wasted_labels(run_dir: Path) -> list[int]:
+    """Labelled frames the dataset refused (split "excluded": collapsed atoms, huge forces)
+    in each finished iteration's dataset.csv: labels spent without training on them."""
+    import pandas as pd
+
+    out = []
+    for it in sorted((run_dir / "results").glob("iter_[0-9][0-9][0-9]")):
+        if not (it / "dataset.csv").exists():
+            break
+        out.append(int((pd.read_csv(it / "dataset.csv")["split"] == "excluded").sum()))
+    return out
+
+
 def run_campaign(workdir: Path, config: dict) -> None:
     from conftest import run_workflow
 
@@ -159,15 +172,16 @@ def main(argv=None) -> None:
     if args.test_set is None and not args.smoke:
         raise SystemExit("--test-set (deepmd/npy from teacher MD) is required")
     needed: dict[str, list] = {"fps": [], BASELINE: []}
-    curves = {}
+    curves, wasted = {}, {}
     for (method, seed), config in configs.items():
         run = args.workdir / f"{method}_{seed}"
         run_campaign(run, config)
+        wasted[f"{method}_{seed}"] = wasted_labels(run)
         if args.test_set is not None:
             curve = learning_curve(run, args.test_set)
             curves[f"{method}_{seed}"] = curve
             needed[method].append(labels_to_target(curve, args.target))
-    rec.data["details"] = {"curves": curves, "labels_to_target": needed}
+    rec.data["details"] = {"curves": curves, "labels_to_target": needed, "excluded": wasted}
     pairs = [(a, b) for a, b in zip(needed["fps"], needed[BASELINE], strict=True) if a and b]
     if pairs:
         rec.figure(

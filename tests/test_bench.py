@@ -89,6 +89,16 @@ def test_smoke_teacher_comparison(tmp_path):
         assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == ["fps_0", "random_all_0"]
         for name in ("fps_0", "random_all_0"):
             assert (runs / name / "results" / "loop" / "iterations.csv").exists()
+            assert len(record["details"]["excluded"][name]) >= 1
+
+
+def test_wasted_labels_counts_excluded_frames_per_iteration(tmp_path):
+    for it, splits in enumerate([["train", "test"], ["train", "excluded", "excluded"]]):
+        folder = tmp_path / "results" / f"iter_{it:03d}"
+        folder.mkdir(parents=True)
+        (folder / "dataset.csv").write_text("key,split\n" + "".join(f"k,{s}\n" for s in splits))
+    (tmp_path / "results" / "iter_002").mkdir()  # unfinished: no dataset.csv
+    assert cl_vs_random.wasted_labels(tmp_path) == [0, 2]
 
 
 def test_runner_reads_the_record_a_renamed_run_writes(tmp_path):

@@ -174,3 +174,50 @@ def test_random_all_ignores_trust_levels(tmp_path, model_devi, method, pool):
         assert len(chosen) == 8 and verdict.n_selected == 8
         assert any(d < 0.15 for d in devi) and any(d >= 0.35 for d in devi)
     assert dict(table["class"].value_counts()) == {"accurate": 4, "candidate": 3, "failed": 3}
+
+
+@pytest.mark.parametrize("method", ["fps", "random", "random_all"])
+def test_collapsed_frames_are_failed_and_never_labelled(tmp_path, model_devi, method):
+    """Frames whose atoms come closer than the dataset's min_distance are failed whatever
+    their deviation and never drawn (training would refuse their labels); without the limit
+    the same frames are labelled. Atom 0 moves along the cell diagonal past the others: its
+    closest pair is 1.637, 1.634, 1.649 A in frames 6-8 (one candidate, two failed by
+    deviation) and 1.658 and 1.682 A in frames 5 and 9, so three frames are closer than 1.655."""
+    from lpsflow.selection import select_iteration
+    from lpsflow.settings import SelectSettings
+
+    settings = SelectSettings(
+        trust_mode="absolute",
+        trust_lo=0.15,
+        trust_hi=0.35,
+        relative_level=1.0,
+        max_per_composition=8,
+        method=method,
+        seed=0,
+    )
+    run = _explored_run(tmp_path, model_devi)
+    free = select_iteration([run], "", ["Li", "P", "S"], settings, 0.9)
+    table, chosen, _, verdict = select_iteration([run], "", ["Li", "P", "S"], settings, 0.9, 1.655)
+    assert table["too_close"].tolist() == [False] * 6 + [True] * 3 + [False]
+    assert not free[0]["too_close"].any()
+    assert dict(table["class"].value_counts()) == {"accurate": 4, "candidate": 2, "failed": 4}
+    steps = {f.info["step"] for f in chosen}
+    free_steps = {f.info["step"] for f in free[1]}
+    assert steps and steps.isdisjoint({60, 70, 80})
+    if method == "random_all":  # the 7 frames not too close (9: far off, not collapsed) of 8
+        assert steps == {0, 10, 20, 30, 40, 50, 90} and len(free_steps) == 8
+    else:
+        assert steps == {40, 50} and free_steps == {40, 50, 60}
+    assert verdict.n_selected == len(chosen)
+
+
+def test_closest_pair_sees_periodic_images():
+    from ase import Atoms
+
+    from lpsflow.structures import closest_pair
+
+    atoms = Atoms("LiS", positions=[[0.2, 0, 0], [5.6, 0, 0]], cell=[6] * 3, pbc=True)
+    assert closest_pair(atoms, 1.0) == pytest.approx(0.6)  # across the boundary, not 5.4
+    assert closest_pair(atoms, 0.5) == float("inf")
+    assert closest_pair(atoms[:1], 10.0) == float("inf")
+    assert closest_pair(atoms, 0.0) == float("inf")

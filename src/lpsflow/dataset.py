@@ -8,6 +8,7 @@ import dpdata
 import numpy as np
 
 from lpsflow.store import LabelStore
+from lpsflow.structures import closest_pair
 
 
 def gather(store: LabelStore, keys: list[str], type_map: list[str]) -> dpdata.MultiSystems:
@@ -48,12 +49,9 @@ def quality_problem(system: dpdata.LabeledSystem, max_force: float, min_distance
     f_max = float(np.abs(system["forces"]).max())
     if f_max > max_force:
         return f"force {f_max:.1f} eV/A above {max_force}"
-    atoms = system.to("ase/structure")[0]
-    if len(atoms) > 1:
-        d = atoms.get_all_distances(mic=True)
-        d_min = float(d[np.triu_indices(len(atoms), 1)].min())
-        if d_min < min_distance:
-            return f"atoms {d_min:.2f} A apart, below {min_distance}"
+    d_min = closest_pair(system.to("ase/structure")[0], min_distance)
+    if d_min < min_distance:
+        return f"atoms {d_min:.2f} A apart, below {min_distance}"
     return ""
 
 

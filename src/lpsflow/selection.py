@@ -9,6 +9,12 @@ Optional virial trust levels follow DP-GEN's ``_select_by_model_devi_standard``:
 a candidate when its force *or* its virial deviation lies in its [lo, hi) window, else
 failed when either reaches its hi, else accurate. A non-finite deviation (NaN or inf, force
 or virial) is failed: the ensemble has left any trusted region (DP-GEN stops on NaN).
+
+A frame with two atoms closer than the training data's ``min_distance`` is failed too,
+whatever its deviation: the dataset would never train on its label (lpsflow.dataset), so
+labelling it only spends DFT time. Farthest-point sampling, which starts at the largest
+deviation and seeks outliers, otherwise picks exactly these collapsed frames early in a
+campaign (docs/benchmarks.md, section 2).
 """
 
 from __future__ import annotations
@@ -135,7 +141,12 @@ def explored_frames(model_devi: str | Path, dump: str | Path, type_map: list[str
 
 
 def select_iteration(
-    runs: list[dict], graph: str, type_map: list[str], settings, accurate_ratio: float
+    runs: list[dict],
+    graph: str,
+    type_map: list[str],
+    settings,
+    accurate_ratio: float,
+    min_distance: float = 0.0,
 ):
     """Classify every explored frame and choose each composition's candidates.
 
@@ -145,9 +156,12 @@ def select_iteration(
     ``max_devi_f`` NaN). ``settings``: :class:`lpsflow.settings.SelectSettings`.
     Returns (frames table, candidate Atoms list, ratios table, :class:`lpsflow.loop.Verdict`,
     which lists the exploration runs that went wrong in ``md_failures``).
+    ``min_distance`` (angstrom; the dataset's ``train.min_distance``): frames with two atoms
+    closer are failed and never labelled (column ``too_close`` of the frames table).
     """
     from lpsflow.evaluation import frame_features
     from lpsflow.loop import Verdict
+    from lpsflow.structures import closest_pair
 
     rng = np.random.default_rng(settings.seed)
     rows, pool, md_failures = [], {}, []
@@ -173,6 +187,7 @@ def select_iteration(
                         "step": k * status.get("out_freq", 1),
                         "max_devi_f": float("nan"),
                         "class": FAILED,
+                        "too_close": False,
                     }
                 )
         table, frames = explored_frames(run["devi"], run["traj"], type_map)
@@ -187,6 +202,8 @@ def select_iteration(
         for idx, (step, devi, cls) in enumerate(
             zip(table["step"], table["max_devi_f"], classes, strict=True)
         ):
+            too_close = closest_pair(frames[idx], min_distance) < min_distance
+            cls = FAILED if too_close else cls
             rows.append(
                 {
                     "composition": run["composition"],
@@ -195,9 +212,12 @@ def select_iteration(
                     "step": int(step),
                     "max_devi_f": float(devi),
                     "class": cls,
+                    "too_close": too_close,
                 }
             )
-            if cls == CANDIDATE or (settings.method == "random_all" and np.isfinite(devi)):
+            if cls == CANDIDATE or (
+                settings.method == "random_all" and np.isfinite(devi) and not too_close
+            ):
                 frame = frames[idx]
                 frame.info.update(
                     composition=run["composition"],
@@ -207,7 +227,8 @@ def select_iteration(
                 )
                 pool.setdefault(run["composition"], []).append(frame)
     frames_table = pd.DataFrame(
-        rows, columns=["composition", "job", "temperature", "step", "max_devi_f", "class"]
+        rows,
+        columns=["composition", "job", "temperature", "step", "max_devi_f", "class", "too_close"],
     )
     chosen = []
     for frames in pool.values():

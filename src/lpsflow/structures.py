@@ -16,6 +16,18 @@ from lpsflow.amorphous import MinDistances, density, pack
 from lpsflow.stoichiometry import ELEMENT_ORDER, solve
 
 
+def closest_pair(atoms: Atoms, within: float) -> float:
+    """Distance (angstrom, periodic images included) of the closest two atoms of ``atoms``
+    if it is below ``within``, else inf (also for a single atom). A neighbour list with
+    cutoff ``within``: cheap for a small cutoff even in large cells."""
+    from ase.neighborlist import neighbor_list
+
+    if within <= 0 or len(atoms) < 2:
+        return float("inf")
+    d = neighbor_list("d", atoms, within)
+    return float(d.min()) if len(d) else float("inf")
+
+
 class StructureError(ValueError):
     """A user-supplied structure file is unusable."""
 

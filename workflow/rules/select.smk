@@ -21,6 +21,7 @@ checkpoint select_candidates:
     params:
         select=S.select.params(),
         accurate_ratio=S.loop.accurate_ratio,
+        min_distance=S.train.dataset.min_distance,  # never label what training would refuse
         runs=explore_runs,
         type_map=TYPE_MAP,
     script:

@@ -22,9 +22,16 @@ runs = [
 ]
 settings = SelectSettings.from_params(p.select)
 frames, chosen, ratios, verdict = select_iteration(
-    runs, snakemake.input.graph, p.type_map, settings, p.accurate_ratio
+    runs, snakemake.input.graph, p.type_map, settings, p.accurate_ratio, p.min_distance
 )
 log.info("verdict %s\n%s", verdict, ratios.to_string(index=False))
+if frames["too_close"].any():
+    log.warning(
+        "%d explored frames have atoms closer than %s A (train.min_distance): failed, "
+        "not labelled; the exploration MD collapsed there",
+        int(frames["too_close"].sum()),
+        p.min_distance,
+    )
 write(snakemake.output.candidates, chosen, format="extxyz")
 frames.to_csv(snakemake.output.frames, index=False)
 ratios.to_csv(snakemake.output.ratios, index=False)
