@@ -69,7 +69,8 @@ def iteration_table(
 
     Columns: iteration, composition, n_train, n_test, test RMSE (mean over members) of energy
     (eV/atom), force (eV/A) and virial (eV/atom), training-set force RMSE, the accurate /
-    candidate / failed ratios of exploration, and the iteration's verdict.
+    candidate / failed ratios of exploration, the failed frames whose atoms were closer than
+    train.min_distance (``n_too_close``, when the selection recorded it), and the verdict.
     """
     rows = []
     for i, (r, q, d, v) in enumerate(zip(rmse, ratios, datasets, verdicts, strict=True)):
@@ -89,6 +90,8 @@ def iteration_table(
             row["train_rmse_f"] = train_f
             for col in ("accurate_ratio", "candidate_ratio", "failed_ratio", "candidate"):
                 row[col] = per_comp.loc[comp, col] if comp in per_comp.index else float("nan")
+            if "too_close" in per_comp:  # failed because atoms collapsed (never labelled)
+                row["n_too_close"] = int(per_comp["too_close"].get(comp, 0))
             row["n_selected_all"] = v.n_selected
             row["status"] = v.status
             rows.append(row)

@@ -106,7 +106,8 @@ def pick(
 
 
 def ratios(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Counts and fractions of accurate, candidate and failed frames grouped by ``by``."""
+    """Counts and fractions of accurate, candidate and failed frames grouped by ``by``, and
+    (if ``table`` has the column) how many of the failed ones are ``too_close``."""
     counts = table.groupby(by)["class"].value_counts().unstack(fill_value=0)
     counts = counts.reindex(columns=[ACCURATE, CANDIDATE, FAILED], fill_value=0)
     total = counts.sum(axis=1)
@@ -114,6 +115,8 @@ def ratios(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     out["frames"] = total
     for col in (ACCURATE, CANDIDATE, FAILED):
         out[f"{col}_ratio"] = counts[col] / total.where(total > 0)
+    if "too_close" in table:
+        out["too_close"] = table.groupby(by)["too_close"].sum().astype(int)
     return out.reset_index()
 
 
