@@ -29,6 +29,20 @@ def discover() -> list[str]:
     return sorted(p.stem for p in HERE.glob("*.py") if p.name not in SKIP and p.name[0] != "_")
 
 
+def where_written(extra: list[str]) -> dict:
+    """``--name``/``--out`` among a benchmark's extra arguments, in either argparse form
+    (``--name X`` or ``--name=X``; the last one wins, as in argparse)."""
+    given = {}
+    for i, arg in enumerate(extra):
+        key, eq, value = arg.partition("=")
+        if key in ("--name", "--out"):
+            if eq:
+                given[key] = value
+            elif i + 1 < len(extra):
+                given[key] = extra[i + 1]
+    return given
+
+
 def run_one(name: str, out: Path, smoke: bool, extra: list[str]) -> dict:
     """Run benchmark ``name``; its record (with ``returncode``) or a failure record."""
     env = dict(os.environ)
@@ -38,7 +52,7 @@ def run_one(name: str, out: Path, smoke: bool, extra: list[str]) -> dict:
         cmd.insert(2, "--smoke")
     print("$", " ".join(cmd), flush=True)
     proc = subprocess.run(cmd, cwd=REPO, env=env)
-    given = {k: v for k, v in zip(extra, extra[1:], strict=False) if k in ("--name", "--out")}
+    given = where_written(extra)
     path = Path(given.get("--out", out)) / f"{given.get('--name', name)}.json"  # as the script
     if proc.returncode != 0 or not path.exists():
         return {"name": name, "returncode": proc.returncode, "status": "failed", "figures": {}}

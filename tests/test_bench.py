@@ -107,6 +107,12 @@ def test_runner_reads_the_record_a_renamed_run_writes(tmp_path):
     assert (tmp_path / "renamed.json").exists() and not (tmp_path / "demo_campaign.json").exists()
 
 
+def test_runner_reads_both_argument_forms():
+    assert run.where_written(["--name=a", "--out", "/x"]) == {"--name": "a", "--out": "/x"}
+    assert run.where_written(["--name", "a", "--name=b"]) == {"--name": "b"}
+    assert run.where_written(["--seeds", "0", "1"]) == {}
+
+
 def test_smoke_demo_summary(tmp_path):
     record = smoke("demo_campaign", tmp_path)
     f = record["figures"]
