@@ -107,6 +107,20 @@ def test_runner_reads_the_record_a_renamed_run_writes(tmp_path):
     assert (tmp_path / "renamed.json").exists() and not (tmp_path / "demo_campaign.json").exists()
 
 
+def test_reuse_needs_a_finished_campaign_of_the_same_config(tmp_path):
+    import yaml
+
+    config = {"select": {"method": "fps", "seed": 0}}
+    assert not cl_vs_random.finished_with(tmp_path, config)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    assert not cl_vs_random.finished_with(tmp_path, config)  # not finished
+    (tmp_path / "results" / "loop").mkdir(parents=True)
+    (tmp_path / "results" / "loop" / "iterations.csv").write_text("iteration\n0\n")
+    assert cl_vs_random.finished_with(tmp_path, config)
+    assert not cl_vs_random.finished_with(tmp_path, {"select": {"method": "fps", "seed": 1}})
+
+
 def test_runner_reads_both_argument_forms():
     assert run.where_written(["--name=a", "--out", "/x"]) == {"--name": "a", "--out": "/x"}
     assert run.where_written(["--name", "a", "--name=b"]) == {"--name": "b"}
