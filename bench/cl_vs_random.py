@@ -74,21 +74,27 @@ def labels_to_target(curve: list[tuple[int, float]], target: float) -> int | Non
     return None
 
 
+def test_systems(test_set: Path) -> list:
+    """The fixed test set as dpdata LabeledSystems: a deepmd/npy folder, or a teacher
+    campaign's results/teacher/<comp>/T<temp>/frames.extxyz."""
+    import dpdata
+
+    if test_set.is_dir():
+        return list(
+            dpdata.MultiSystems().from_deepmd_npy(str(test_set), labeled=True).systems.values()
+        )
+    from lpsflow.teacher import read_test_set
+
+    return [read_test_set(test_set)]
+
+
 def learning_curve(run_dir: Path, test_set: Path) -> list[tuple[int, float]]:
     """(labelled frames, force RMSE of model 0 on ``test_set``) of every finished iteration."""
-    import dpdata
     import pandas as pd
 
     from lpsflow.evaluation import errors
 
-    if test_set.is_dir():
-        systems = list(
-            dpdata.MultiSystems().from_deepmd_npy(str(test_set), labeled=True).systems.values()
-        )
-    else:  # results/teacher/<comp>/T<temp>/frames.extxyz of a teacher-labelled campaign
-        from lpsflow.teacher import read_test_set
-
-        systems = [read_test_set(test_set)]
+    systems = test_systems(test_set)
     curve = []
     for it in sorted((run_dir / "results").glob("iter_[0-9][0-9][0-9]")):
         graph = it / "train" / "model_0" / "graph.pb"
@@ -109,6 +115,33 @@ def wasted_labels(run_dir: Path) -> list[int]:
         if not (it / "dataset.csv").exists():
             break
         out.append(int((pd.read_csv(it / "dataset.csv")["split"] == "excluded").sum()))
+    return out
+
+
+def largest_force(system) -> list[float]:
+    """Largest force component (eV/A) of each frame of a dpdata LabeledSystem: how far
+    from equilibrium the frame is (the test set's frames are typical 1000 K frames)."""
+    import numpy as np
+
+    return [float(f) for f in np.abs(system["forces"]).max(axis=(1, 2))]
+
+
+def labelled_forces(run_dir: Path) -> list[float]:
+    """:func:`largest_force` of every frame the last finished iteration trains or tests on
+    (initial frames included; excluded labels left out), read from the campaign's store."""
+    import dpdata
+    import pandas as pd
+
+    from lpsflow.store import LabelStore
+
+    tables = sorted((run_dir / "results").glob("iter_[0-9][0-9][0-9]/dataset.csv"))
+    if not tables:
+        return []
+    kept = pd.read_csv(tables[-1]).query("split != 'excluded'")
+    store = LabelStore(run_dir / "results" / "store")
+    out = []
+    for key in kept["key"]:
+        out += largest_force(dpdata.LabeledSystem(str(store.label_path(key)), fmt="deepmd/npy"))
     return out
 
 
@@ -197,16 +230,27 @@ def main(argv=None) -> None:
     if args.test_set is None and not args.smoke:
         raise SystemExit("--test-set (deepmd/npy from teacher MD) is required")
     needed: dict[str, list] = {m: [] for m in methods}
-    curves, wasted = {}, {}
+    curves, wasted, forces = {}, {}, {}
     for (method, seed), config in configs.items():
         run = args.workdir / f"{method}_{seed}"
         run_campaign(run, config, args.reuse)
         wasted[f"{method}_{seed}"] = wasted_labels(run)
+        largest = labelled_forces(run)
+        forces[f"{method}_{seed}"] = median(largest) if largest else None
         if args.test_set is not None:
             curve = learning_curve(run, args.test_set)
             curves[f"{method}_{seed}"] = curve
             needed[method].append(labels_to_target(curve, args.target))
-    rec.data["details"] = {"curves": curves, "labels_to_target": needed, "excluded": wasted}
+    rec.data["details"] = {
+        "curves": curves,
+        "labels_to_target": needed,
+        "excluded": wasted,
+        "median_largest_force_of_labels": forces,
+    }
+    if args.test_set is not None:
+        rec.data["details"]["median_largest_force_of_test_set"] = median(
+            [f for system in test_systems(args.test_set) for f in largest_force(system)]
+        )
     for method in args.methods:
         pairs = [(a, b) for a, b in zip(needed[method], needed[BASELINE], strict=True) if a and b]
         if pairs:

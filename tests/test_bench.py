@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO, needs_cp2k
 
@@ -90,6 +91,7 @@ def test_smoke_teacher_comparison(tmp_path):
         for name in ("fps_0", "random_all_0"):
             assert (runs / name / "results" / "loop" / "iterations.csv").exists()
             assert len(record["details"]["excluded"][name]) >= 1
+            assert record["details"]["median_largest_force_of_labels"][name] > 0
 
 
 def test_wasted_labels_counts_excluded_frames_per_iteration(tmp_path):
@@ -105,6 +107,12 @@ def test_runner_reads_the_record_a_renamed_run_writes(tmp_path):
     record = run.run_one("demo_campaign", tmp_path, True, ["--name", "renamed"])
     assert record["status"] == "measured" and record["name"] == "renamed"
     assert (tmp_path / "renamed.json").exists() and not (tmp_path / "demo_campaign.json").exists()
+
+
+def test_largest_force_per_frame():
+    forces = np.zeros((2, 3, 3))
+    forces[0, 1, 2], forces[1, 0, 0] = -4.0, 1.5
+    assert cl_vs_random.largest_force({"forces": forces}) == [4.0, 1.5]
 
 
 def test_reuse_needs_a_finished_campaign_of_the_same_config(tmp_path):
