@@ -88,13 +88,18 @@ def test_systems(test_set: Path) -> list:
     return [read_test_set(test_set)]
 
 
-def learning_curve(run_dir: Path, test_set: Path) -> list[tuple[int, float]]:
-    """(labelled frames, force RMSE of model 0 on ``test_set``) of every finished iteration."""
+def test_set_name(paths: list[Path]) -> str:
+    """A test set's name in the record: its files' stems joined by "+"."""
+    return "+".join(path.stem for path in paths)
+
+
+def learning_curve(run_dir: Path, systems: list) -> list[tuple[int, float]]:
+    """(labelled frames, force RMSE of model 0 on the test ``systems``) of every finished
+    iteration."""
     import pandas as pd
 
     from lpsflow.evaluation import errors
 
-    systems = test_systems(test_set)
     curve = []
     for it in sorted((run_dir / "results").glob("iter_[0-9][0-9][0-9]")):
         graph = it / "train" / "model_0" / "graph.pb"
@@ -163,6 +168,15 @@ def run_campaign(workdir: Path, config: dict, reuse: bool = False) -> None:
     run_workflow(workdir, config, "--until", "summarize_iterations")
 
 
+def plain(value):
+    """``value`` with paths as strings, also inside lists (for the JSON record)."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def main(argv=None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
@@ -174,8 +188,12 @@ def main(argv=None) -> None:
     p.add_argument(
         "--test-set",
         type=Path,
-        help="fixed test set from teacher MD: a deepmd/npy folder or a teacher campaign's "
-        "results/teacher/<comp>/T<temp>/frames.extxyz",
+        nargs="+",
+        action="append",
+        help="fixed test set from teacher MD: deepmd/npy folders or extxyz files with the "
+        "teacher's labels (results/teacher/<comp>/T<temp>/frames.extxyz of a teacher campaign, "
+        "bench/_teacher_test_set.py); several files make one set; repeat the option for "
+        "several sets, each with its own curves and figures",
     )
     p.add_argument("--target", type=float, default=0.15, help="force RMSE target, eV/A")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -201,7 +219,7 @@ def main(argv=None) -> None:
         args.seeds, args.iterations, args.per_iteration = [0], 1, 2
     rec = Record(
         "cl_vs_random",
-        {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "out"},
+        {k: plain(v) for k, v in vars(args).items() if k != "out"},
         args.smoke,
     )
     from snakemake.utils import validate
@@ -229,39 +247,52 @@ def main(argv=None) -> None:
         return
     if args.test_set is None and not args.smoke:
         raise SystemExit("--test-set (deepmd/npy from teacher MD) is required")
-    needed: dict[str, list] = {m: [] for m in methods}
-    curves, wasted, forces = {}, {}, {}
+    test_sets = {
+        test_set_name(paths): [system for path in paths for system in test_systems(path)]
+        for paths in args.test_set or []
+    }
+    needed = {name: {m: [] for m in methods} for name in test_sets}
+    curves: dict = {name: {} for name in test_sets}
+    wasted, forces = {}, {}
     for (method, seed), config in configs.items():
         run = args.workdir / f"{method}_{seed}"
         run_campaign(run, config, args.reuse)
         wasted[f"{method}_{seed}"] = wasted_labels(run)
         largest = labelled_forces(run)
         forces[f"{method}_{seed}"] = median(largest) if largest else None
-        if args.test_set is not None:
-            curve = learning_curve(run, args.test_set)
-            curves[f"{method}_{seed}"] = curve
-            needed[method].append(labels_to_target(curve, args.target))
+        for name, systems in test_sets.items():
+            curve = learning_curve(run, systems)
+            curves[name][f"{method}_{seed}"] = curve
+            needed[name][method].append(labels_to_target(curve, args.target))
     rec.data["details"] = {
         "curves": curves,
         "labels_to_target": needed,
         "excluded": wasted,
         "median_largest_force_of_labels": forces,
+        "median_largest_force_of_test_set": {
+            name: median([f for system in systems for f in largest_force(system)])
+            for name, systems in test_sets.items()
+        },
     }
-    if args.test_set is not None:
-        rec.data["details"]["median_largest_force_of_test_set"] = median(
-            [f for system in test_systems(args.test_set) for f in largest_force(system)]
-        )
-    for method in args.methods:
-        pairs = [(a, b) for a, b in zip(needed[method], needed[BASELINE], strict=True) if a and b]
-        if pairs:
-            rec.figure(
-                f"labels {method} / labels random_all (median over seeds)",
-                median([a / b for a, b in pairs]),
-                "",
-                "<= 1/3",
-            )
-        else:
-            rec.note(f"the RMSE target was not reached by both {method} and {BASELINE} in any seed")
+    for name in test_sets:
+        for method in args.methods:
+            pairs = [
+                (a, b)
+                for a, b in zip(needed[name][method], needed[name][BASELINE], strict=True)
+                if a and b
+            ]
+            if pairs:
+                rec.figure(
+                    f"labels {method} / labels random_all (median over seeds), test set {name}",
+                    median([a / b for a, b in pairs]),
+                    "",
+                    "<= 1/3",
+                )
+            else:
+                rec.note(
+                    f"test set {name}: the RMSE target was not reached by both {method} and "
+                    f"{BASELINE} in any seed"
+                )
     rec.write(args.out)
 
 
