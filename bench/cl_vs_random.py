@@ -65,6 +65,18 @@ def campaign_config(base: dict, method: str, seed: int, iterations: int, per_ite
     return config
 
 
+def select_overrides(pairs: list[str]) -> dict:
+    """``["trust_hi=2.0", ...]`` as select settings (values parsed as YAML); the keys the
+    benchmark sets itself (method, seed, max_per_composition) are refused."""
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or key in ("method", "seed", "max_per_composition"):
+            raise SystemExit(f"--al-select {pair!r}: give KEY=VALUE of a select setting")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
 def labels_to_target(curve: list[tuple[int, float]], target: float) -> int | None:
     """Labelled frames at the first point of ``curve`` [(labels, force RMSE eV/A), ...]
     (in iteration order) whose RMSE is at or below ``target``; None if never reached."""
@@ -209,6 +221,19 @@ def main(argv=None) -> None:
         "selection) and random (uniform among candidates, as DP-GEN)",
     )
     p.add_argument(
+        "--al-select",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="select settings of the active-learning campaigns only (e.g. trust_hi=2.0); "
+        "random_all ignores the trust levels, so its campaigns stay the same (and reusable)",
+    )
+    p.add_argument(
+        "--tag",
+        default="",
+        help="suffix of the active-learning campaigns' folders and figures (for --al-select)",
+    )
+    p.add_argument(
         "--reuse",
         action="store_true",
         help="keep campaigns of --workdir that finished with the same configuration (the "
@@ -229,12 +254,18 @@ def main(argv=None) -> None:
         base["init"] = {"method": "perturb", "n_perturb": 3}
         base["train"].update(steps=100, init_steps=50)
         base["explore"].update(steps=[100])
-    methods = [*args.methods, BASELINE]
-    configs = {
-        (m, s): campaign_config(base, m, s, args.iterations, args.per_iteration)
-        for m in methods
-        for s in args.seeds
-    }
+    overrides = select_overrides(args.al_select)
+    if overrides and not args.tag:
+        raise SystemExit("--al-select needs a --tag to tell its campaigns from the defaults'")
+    labels = {m: f"{m}{args.tag}" for m in args.methods} | {BASELINE: BASELINE}
+    methods = list(labels.values())
+    configs = {}
+    for m, label in labels.items():
+        for seed in args.seeds:
+            config = campaign_config(base, m, seed, args.iterations, args.per_iteration)
+            if m != BASELINE:
+                config["select"].update(overrides)
+            configs[label, seed] = config
     ok, why = teacher_available()
     if not ok:
         for config in configs.values():  # the campaigns are valid apart from the engine
@@ -275,7 +306,7 @@ def main(argv=None) -> None:
         },
     }
     for name in test_sets:
-        for method in args.methods:
+        for method in methods[:-1]:
             pairs = [
                 (a, b)
                 for a, b in zip(needed[name][method], needed[name][BASELINE], strict=True)

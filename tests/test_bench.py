@@ -109,6 +109,16 @@ def test_runner_reads_the_record_a_renamed_run_writes(tmp_path):
     assert (tmp_path / "renamed.json").exists() and not (tmp_path / "demo_campaign.json").exists()
 
 
+def test_select_overrides_parse_and_refuse_the_benchmarks_own_keys():
+    assert cl_vs_random.select_overrides(["trust_hi=2.0", "trust_lo=0.3"]) == {
+        "trust_hi": 2.0,
+        "trust_lo": 0.3,
+    }
+    for bad in (["method=random"], ["trust_hi"]):
+        with pytest.raises(SystemExit):
+            cl_vs_random.select_overrides(bad)
+
+
 def test_largest_force_per_frame():
     forces = np.zeros((2, 3, 3))
     forces[0, 1, 2], forces[1, 0, 0] = -4.0, 1.5
