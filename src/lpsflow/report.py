@@ -866,6 +866,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
             frames, config["select"]["trust_lo"], config["select"]["trust_hi"]
         ),
         "trust": config["select"],
+        "min_distance": config["train"]["min_distance"],
         "fig_parity": parity_png,
         "parity_stats": table_html(parity_stats),
         "fig_rdf": plot_rdfs(structures) if structures else None,
