@@ -122,6 +122,38 @@ def learning_curve(run_dir: Path, systems: list) -> list[tuple[int, float]]:
     return curve
 
 
+def deviation_and_error(run_dir: Path, systems: list) -> dict | None:
+    """How the ensemble's model deviation compares with model 0's real error on the test
+    frames, for the last finished iteration: medians over frames of DeePMD's max_devi_f
+    (largest over atoms of the force spread across the models) and of model 0's largest
+    force error (largest over atoms of |F_model - F_teacher|), both eV/A. The loop calls a
+    frame accurate when max_devi_f < trust_lo, so their ratio says what error that means."""
+    import numpy as np
+
+    from lpsflow.evaluation import predict
+
+    done = [
+        it
+        for it in sorted((run_dir / "results").glob("iter_[0-9][0-9][0-9]"))
+        if (it / "dataset.csv").exists() and (it / "train" / "model_0" / "graph.pb").exists()
+    ]
+    if not done:
+        return None
+    graphs = sorted(str(g) for g in (done[-1] / "train").glob("model_*/graph.pb"))
+    devi, error = [], []
+    for system in systems:
+        forces = np.array([predict(g, system)["forces"] for g in graphs])  # model, frame, atom
+        spread = np.sqrt(((forces - forces.mean(axis=0)) ** 2).sum(axis=-1).mean(axis=0))
+        devi += list(spread.max(axis=-1))
+        wrong = np.linalg.norm(forces[0] - system["forces"].reshape(forces[0].shape), axis=-1)
+        error += list(wrong.max(axis=-1))
+    return {
+        "iteration": int(done[-1].name.split("_")[1]),
+        "median_max_devi_f": float(np.median(devi)),
+        "median_largest_force_error": float(np.median(error)),
+    }
+
+
 def wasted_labels(run_dir: Path) -> list[int]:
     """Labelled frames the dataset refused (split "excluded": collapsed atoms, huge forces)
     in each finished iteration's dataset.csv: labels spent without training on them."""
@@ -285,6 +317,7 @@ def main(argv=None) -> None:
     needed = {name: {m: [] for m in methods} for name in test_sets}
     curves: dict = {name: {} for name in test_sets}
     wasted, forces = {}, {}
+    spread: dict = {name: {} for name in test_sets}
     for (method, seed), config in configs.items():
         run = args.workdir / f"{method}_{seed}"
         run_campaign(run, config, args.reuse)
@@ -295,11 +328,13 @@ def main(argv=None) -> None:
             curve = learning_curve(run, systems)
             curves[name][f"{method}_{seed}"] = curve
             needed[name][method].append(labels_to_target(curve, args.target))
+            spread[name][f"{method}_{seed}"] = deviation_and_error(run, systems)
     rec.data["details"] = {
         "curves": curves,
         "labels_to_target": needed,
         "excluded": wasted,
         "median_largest_force_of_labels": forces,
+        "deviation_vs_error_of_last_models": spread,
         "median_largest_force_of_test_set": {
             name: median([f for system in systems for f in largest_force(system)])
             for name, systems in test_sets.items()

@@ -81,7 +81,8 @@ def test_runner_table_has_a_row_per_figure():
 
 def test_smoke_teacher_comparison(tmp_path):
     runs = tmp_path / "runs"
-    record = smoke("cl_vs_random", tmp_path, "--workdir", str(runs))
+    test_set = REPO / "bench" / "data" / "teacher_LPS75_16atoms_T1000.extxyz"
+    record = smoke("cl_vs_random", tmp_path, "--workdir", str(runs), "--test-set", str(test_set))
     ok, _ = cl_vs_random.teacher_available()
     if not ok:  # no invented number while the teacher labeller is missing
         assert record["status"] == "pending" and record["figures"] == {}
@@ -92,6 +93,11 @@ def test_smoke_teacher_comparison(tmp_path):
             assert (runs / name / "results" / "loop" / "iterations.csv").exists()
             assert len(record["details"]["excluded"][name]) >= 1
             assert record["details"]["median_largest_force_of_labels"][name] > 0
+            (curve,) = [record["details"]["curves"][test_set.stem][name]]
+            assert len(curve) == 1 and curve[0][1] > 0  # the one iteration (0)
+            spread = record["details"]["deviation_vs_error_of_last_models"][test_set.stem][name]
+            assert spread["iteration"] == 0
+            assert 0 < spread["median_max_devi_f"] and 0 < spread["median_largest_force_error"]
 
 
 def test_wasted_labels_counts_excluded_frames_per_iteration(tmp_path):
