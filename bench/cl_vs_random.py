@@ -8,8 +8,12 @@ Each campaign is a real `snakemake` run of the workflow with the teacher labelle
 ensemble's first model is scored on a fixed test set (deepmd/npy, labelled by the teacher
 from MD at the production temperatures; ``--test-set``), and the number of labelled frames
 (initial + candidates of earlier iterations, from the iteration's dataset.csv) is recorded.
-Figure: median over seeds of labels(fps) / labels(random_all) at the first iteration whose
-force RMSE is at or below ``--target`` (eV/angstrom). Target of the issue: at most 1/3.
+Figure, per test set and active-learning method (``--methods``: fps, and random among the
+candidates as DP-GEN; ``--al-select`` runs them with other select settings): median over
+seeds of labels(method) / labels(random_all) at the first iteration whose force RMSE is at
+or below ``--target`` (eV/angstrom). Target of the issue: at most 1/3. The record's details
+also give the labels the dataset refused, how far from equilibrium the labelled frames are,
+and the ensemble's deviation against model 0's real error on the test frames.
 When the teacher engine is not registered on this branch the record says "pending" and no
 figure is given.
 """
