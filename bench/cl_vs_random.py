@@ -345,7 +345,7 @@ def main(argv=None) -> None:
         },
     }
     for name in test_sets:
-        for method in methods[:-1]:
+        for method in (label for m, label in labels.items() if m != BASELINE):
             pairs = [
                 (a, b)
                 for a, b in zip(needed[name][method], needed[name][BASELINE], strict=True)

@@ -146,17 +146,11 @@ def _explored_run(tmp_path, model_devi) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    ("method", "pool"),
-    [("random", {0.15, 0.2, 0.349}), ("random_all", None)],
-)
-def test_random_all_ignores_trust_levels(tmp_path, model_devi, method, pool):
-    """random draws among candidates only; random_all (the no-active-learning baseline)
-    draws among every explored frame, accurate and beyond trust_hi alike."""
-    from lpsflow.selection import select_iteration
+def _settings(method: str):
+    """Trust levels 0.15/0.35 eV/A, up to 8 frames, seed 0, with selection ``method``."""
     from lpsflow.settings import SelectSettings
 
-    settings = SelectSettings(
+    return SelectSettings(
         trust_mode="absolute",
         trust_lo=0.15,
         trust_hi=0.35,
@@ -165,6 +159,18 @@ def test_random_all_ignores_trust_levels(tmp_path, model_devi, method, pool):
         method=method,
         seed=0,
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "pool"),
+    [("random", {0.15, 0.2, 0.349}), ("random_all", None)],
+)
+def test_random_all_ignores_trust_levels(tmp_path, model_devi, method, pool):
+    """random draws among candidates only; random_all (the no-active-learning baseline)
+    draws among every explored frame, accurate and beyond trust_hi alike."""
+    from lpsflow.selection import select_iteration
+
+    settings = _settings(method)
     run = _explored_run(tmp_path, model_devi)
     table, chosen, _, verdict = select_iteration([run], "", ["Li", "P", "S"], settings, 0.9)
     devi = {round(f.info["max_devi_f"], 3) for f in chosen}
@@ -184,17 +190,8 @@ def test_collapsed_frames_are_failed_and_never_labelled(tmp_path, model_devi, me
     closest pair is 1.637, 1.634, 1.649 A in frames 6-8 (one candidate, two failed by
     deviation) and 1.658 and 1.682 A in frames 5 and 9, so three frames are closer than 1.655."""
     from lpsflow.selection import select_iteration
-    from lpsflow.settings import SelectSettings
 
-    settings = SelectSettings(
-        trust_mode="absolute",
-        trust_lo=0.15,
-        trust_hi=0.35,
-        relative_level=1.0,
-        max_per_composition=8,
-        method=method,
-        seed=0,
-    )
+    settings = _settings(method)
     run = _explored_run(tmp_path, model_devi)
     free = select_iteration([run], "", ["Li", "P", "S"], settings, 0.9)
     table, chosen, _, verdict = select_iteration([run], "", ["Li", "P", "S"], settings, 0.9, 1.655)
