@@ -28,6 +28,32 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "records"
 #: Python distributions whose versions every record carries (absent ones are skipped)
 PACKAGES = ("lpsflow", "deepmd-kit", "tensorflow-cpu", "lammps", "snakemake", "ase", "numpy")
+#: what decides a campaign's numbers: a record made before a change to any of these is stale
+SCIENCE_PATHS = ("src/lpsflow", "workflow", "Snakefile", "config")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+
+
+def git_state() -> dict:
+    """The commit the benchmark runs (``commit``; "" outside a git checkout) and whether the
+    science files (:data:`SCIENCE_PATHS`) differ from it in the work tree (``dirty``: then the
+    record was not made by that commit alone)."""
+    head = _git("rev-parse", "HEAD")
+    if head.returncode != 0:
+        return {"commit": "", "dirty": None}
+    status = _git("status", "--porcelain", "--", *SCIENCE_PATHS)
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def science_changes_since(commit: str) -> list[str] | None:
+    """Science files (:data:`SCIENCE_PATHS`) changed between ``commit`` and HEAD (committed
+    changes only); None when ``commit`` is unknown here (a shallow clone, another history)."""
+    if not commit or _git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        return None
+    diff = _git("diff", "--name-only", commit, "HEAD", "--", *SCIENCE_PATHS)
+    return [line for line in diff.stdout.splitlines() if line.strip()]
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -72,6 +98,7 @@ class Record:
             "host": platform.node(),
             "cores": os.cpu_count(),
             "loadavg_start": list(os.getloadavg()),
+            "git": git_state(),
             "inputs": inputs,
             "figures": {},
             "status": "measured",

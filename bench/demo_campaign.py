@@ -1,17 +1,24 @@
-"""Demo campaign: end-to-end and per-stage wall time of a finished run, and the scheduler's
-overhead per job (jobs per minute).
+"""Demo campaign: what it found (loop, fixed-test-set RMSE, DP against the teacher, glass
+density) and what it cost (end-to-end and per-stage wall time, the scheduler's overhead).
+
+The record is what README's demo tables are generated from (``python -m bench --readme``;
+``tests/test_readme_figures.py`` fails when README differs from it); it carries the commit
+that made it (``git``), so a record older than the science code is visible.
 
 Reads a run directory: Snakemake's log (``.snakemake/log/*.snakemake.log``: when each job
 started and finished, 1 s resolution) and the benchmark files of the heavy rules
 (``benchmarks/**/*.tsv``: the job's own wall time ``s``, peak memory ``max_rss`` in MB and
 ``cpu_time``). The overhead of a job is its span in the log minus its benchmarked wall time.
 Without ``--run-dir`` the README demo is run first (``snakemake --cores 2 --configfile
-config/demo.yaml``) in ``--workdir`` and timed as a whole with /usr/bin/time -v.
+config/demo.yaml``) in ``--workdir`` and timed as a whole with /usr/bin/time -v;
+``--seed-offset K`` adds K to every seed of the config (an independent campaign of the same
+recipe: ``--seed-offset 1 --name demo_campaign_seed1``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -19,7 +26,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from _common import REPO, Record, max_rss_mib, parser, wall_s
+
+from lpsflow.report import teacher_test_table
 
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
@@ -99,12 +109,85 @@ def summarise(run_dir: Path) -> dict:
     }
 
 
-def run_demo(workdir: Path) -> dict:
+def _records(df: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Rows of ``df`` as plain dicts of the ``columns`` it has (NaN kept as None)."""
+    present = [c for c in columns if c in df.columns]
+    out = df[present].astype(object).where(df[present].notna(), None)
+    return out.to_dict(orient="records")
+
+
+ITERATION_COLUMNS = [
+    "iteration", "composition", "n_train", "n_test", "test_rmse_f", "accurate_ratio",
+    "candidate_ratio", "failed_ratio", "n_too_close", "status",
+]  # fmt: skip
+COMPARISON_COLUMNS = [
+    "composition", "temperature_K", "D_cm2_s_dp", "D_err_cm2_s_dp", "D_cm2_s_teacher",
+    "D_err_cm2_s_teacher", "D_ratio", "sigma_S_cm_dp", "sigma_S_cm_teacher", "sigma_ratio",
+    "volume_ratio", "D_agrees", "sigma_agrees",
+]  # fmt: skip
+
+
+def campaign_science(run_dir: Path) -> dict:
+    """What README quotes about a finished demo, read from its ``results/``: per iteration and
+    composition the training size, held-out force RMSE (eV/A) and exploration ratios; the
+    fixed-test-set force RMSE (eV/A, mean over members) per iteration; the teacher-vs-DP
+    comparison per temperature (D in cm^2/s, sigma in S/cm, box volume ratio); the glass
+    densities (g/cm^3). Tables the run did not write are empty lists."""
+    res = run_dir / "results"
+    out: dict = {"iterations": [], "fixed_test": [], "teacher": [], "glasses": []}
+    if (res / "loop" / "iterations.csv").exists():
+        it = pd.read_csv(res / "loop" / "iterations.csv")
+        out["iterations"] = _records(it, ITERATION_COLUMNS)
+        last = it[it["iteration"] == it["iteration"].max()]
+        out["n_iterations"] = int(it["iteration"].max()) + 1
+        out["converged"] = bool((last["status"] == "converged").all())
+    if (res / "teacher" / "test_rmse.csv").exists():
+        test = teacher_test_table(pd.read_csv(res / "teacher" / "test_rmse.csv"))
+        out["fixed_test"] = _records(test, ["iteration", "composition", "frames", "rmse_f"])
+    if (res / "teacher" / "comparison.csv").exists():
+        comparison = pd.read_csv(res / "teacher" / "comparison.csv")
+        out["teacher"] = _records(comparison, COMPARISON_COLUMNS)
+    for path in sorted((res / "production").glob("*/replica_*/density.json")):
+        state = json.loads(path.read_text())
+        out["glasses"].append(
+            {
+                "composition": path.parent.parent.name,
+                "replica": int(path.parent.name.split("_")[-1]),
+                "density_g_cm3": state.get("density_g_cm3"),
+            }
+        )
+    return out
+
+
+def with_seed_offset(config: dict, offset: int, schema: Path) -> dict:
+    """``config`` with the schema's defaults filled in and ``offset`` added to every ``seed``
+    (of every stage and composition): the same recipe, independent random numbers."""
+    from snakemake.utils import validate
+
+    config = json.loads(json.dumps(config))
+    validate(config, schema=str(schema), set_default=True)
+
+    def shift(node):
+        if isinstance(node, dict):
+            return {k: (v + offset if k == "seed" else shift(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [shift(v) for v in node]
+        return node
+
+    return shift(config)
+
+
+def run_demo(workdir: Path, seed_offset: int = 0) -> dict:
     """Run the README demo in a fresh ``workdir``; wall time and peak memory of snakemake."""
     shutil.rmtree(workdir, ignore_errors=True)
     (workdir / "config").mkdir(parents=True)
     for f in [*(REPO / "config").glob("*.yaml"), *(REPO / "config").glob("*.json")]:
         shutil.copy(f, workdir / "config" / f.name)
+    if seed_offset:
+        demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+        schema = REPO / "workflow" / "schemas" / "config.schema.yaml"
+        shifted = with_seed_offset(demo, seed_offset, schema)
+        (workdir / "config" / "demo.yaml").write_text(yaml.safe_dump(shifted, sort_keys=False))
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     cmd = [
         "/usr/bin/time",
@@ -146,10 +229,15 @@ def main(argv=None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--run-dir", type=Path, help="finished run to summarise (else run the demo)")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/lpsflow-bench/demo"))
+    p.add_argument("--seed-offset", type=int, default=0, help="added to every seed of the demo")
     args = p.parse_args(argv)
     rec = Record(
         "demo_campaign",
-        {"run_dir": str(args.run_dir or args.workdir), "name": args.name},
+        {
+            "run_dir": str(args.run_dir or args.workdir),
+            "name": args.name,
+            "seed_offset": args.seed_offset,
+        },
         args.smoke,
     )
     if args.smoke:
@@ -157,7 +245,7 @@ def main(argv=None) -> None:
         shutil.rmtree(args.run_dir, ignore_errors=True)
         write_smoke_run(args.run_dir)
     if args.run_dir is None:
-        whole = run_demo(args.workdir)
+        whole = run_demo(args.workdir, args.seed_offset)
         rec.figure("demo end to end (time -v)", whole["wall_s"], "s")
         rec.data["details_run"] = whole
         args.run_dir = args.workdir
@@ -172,6 +260,16 @@ def main(argv=None) -> None:
             f"benchmark {row['bench_s']:8.1f} s  max_rss {row['max_rss_mb']} MB"
         )
     rec.data["details"] = s
+    science = campaign_science(args.run_dir)
+    if "n_iterations" in science:
+        rec.figure("loop iterations", science["n_iterations"])
+        rec.figure("loop converged", science["converged"])
+    for row in science["teacher"]:
+        t = f"{row['temperature_K']:g} K"
+        rec.figure(f"DP / teacher D at {t}", row["D_ratio"])
+        if row.get("volume_ratio") is not None:
+            rec.figure(f"DP box / teacher box at {t}", row["volume_ratio"])
+    rec.data["science"] = science
     rec.write(args.out)
 
 

@@ -5,6 +5,7 @@ them one after the other and print a table of their figures.
     python bench/run.py --smoke          # every benchmark, tiny inputs (tests/test_bench.py)
     python bench/run.py dp_vs_aimd workflow_overhead -- --repeats 3
     python bench/run.py --table          # table of the records in bench/records/ (markdown)
+    python bench/run.py --readme         # README demo figures from the demo records
 
 Each benchmark runs as ``python bench/NAME.py [--smoke] --out DIR [extra args]`` with the
 repository's ``src`` first on PYTHONPATH; it must exit 0 and write ``DIR/NAME.json``.
@@ -18,6 +19,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from _readme import write_readme
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -92,7 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="tiny inputs (checks the scripts run)")
     p.add_argument("--out", type=Path, default=HERE / "records", help="folder of the records")
     p.add_argument("--table", action="store_true", help="only print the table of the records")
+    p.add_argument(
+        "--readme", action="store_true", help="rewrite README's demo figures from the records"
+    )
     args = p.parse_args(argv)
+    if args.readme:
+        changed = write_readme(folder=args.out)
+        print("README.md updated" if changed else "README.md already matches the records")
+        return 0
     names = args.names or discover()
     unknown = sorted(set(names) - set(discover()))
     if unknown:
