@@ -11,18 +11,25 @@ import pytest
 
 from lpsflow.transport import (
     FIT_WINDOW,
+    RUN_FLOOR_FACTOR,
     analyze_run,
     arrhenius,
     block_slopes,
     charges_of,
+    classify_regime,
     collective_conductivity,
     combine_replicas,
     diffusive_check,
+    extension_ps,
     fit_diffusion,
+    fraction_errorbars,
     msd_by_atom,
     msd_from_dump,
     nernst_einstein,
+    positive_errorbars,
+    positive_interval,
     read_dcd,
+    runs_table,
     summarize_runs,
     tracer_msd,
 )
@@ -151,7 +158,48 @@ def test_caged_atoms_are_not_diffusive_and_get_a_run_estimate():
     assert "MSD" in check["not_diffusive_reason"]
     true_needed = 6.0 / (6 * 0.0025) / FIT_WINDOW[1]  # ps of run for 6 A^2 at the window end
     assert check["run_needed_ps"] == pytest.approx(true_needed, rel=0.2)
-    assert check["run_factor"] > 5
+    assert check["run_factor"] > 5 and check["run_needed_basis"] == "MSD growth and D"
+
+
+def test_run_needed_is_longer_than_every_run_called_not_diffusive():
+    """Caged (beta fails, MSD fails), sub-diffusive with a large MSD (only beta fails), a
+    flat MSD (no estimate): each needs more than its run; a diffusive run needs itself."""
+    rng = np.random.default_rng(2)
+    dt, n = 0.1, 2000
+    lags = np.arange(n) * dt
+    run = lags[-1]
+    caged = rng.uniform(0, 20, size=(1, 100, 3)) + rng.normal(0, 0.3, size=(n, 100, 3))
+    fit = tracer_msd(caged, dt)
+    cases = {
+        "caged": (fit["lags_ps"], fit["msd_A2"], fit["D_cm2_s"]),
+        "subdiffusive": (lags, 10.0 * lags**0.5, 1e-5),  # 10 A^2 at 1 ps, beta 0.5
+        "flat": (lags, np.full(n, 0.0), 0.0),
+    }
+    for name, (t, msd, d) in cases.items():
+        check = diffusive_check(t, msd, d)
+        assert check["not_diffusive"], name
+        assert check["run_needed_ps"] > run and check["run_factor"] > 1, name
+    sub = diffusive_check(*cases["subdiffusive"])
+    assert sub["run_needed_ps"] == pytest.approx(RUN_FLOOR_FACTOR * run)
+    assert sub["run_needed_basis"].startswith("floor")
+    walk_ok = diffusive_check(lags, 6 * 0.5 * lags, 0.5e-4)
+    assert walk_ok["diffusive"] and walk_ok["run_needed_ps"] == run and walk_ok["run_factor"] == 1
+
+
+def test_extension_goes_to_the_run_needed_within_the_limit():
+    check = {"diffusive": False, "not_diffusive": True, "run_needed_ps": 800.0}
+    assert extension_ps(check, 200.0, 2000.0) == pytest.approx(600.0)
+    assert extension_ps(check, 200.0, 500.0) == pytest.approx(300.0)  # capped by the limit
+    assert extension_ps(check, 500.0, 500.0) == 0.0  # at the limit: stays flagged
+    assert extension_ps({**check, "diffusive": True, "not_diffusive": False}, 200, 2000) == 0
+    # with a real check: a slow walk is extended to about the run that reaches 6 A^2
+    rng = np.random.default_rng(3)
+    slow = walk(rng, 2000, 200, 0.0025, 0.1)
+    fit = tracer_msd(slow, 0.1)
+    check = diffusive_check(fit["lags_ps"], fit["msd_A2"], fit["D_cm2_s"])
+    run = fit["lags_ps"][-1]
+    assert extension_ps(check, run, 1e6) == pytest.approx(check["run_needed_ps"] - run)
+    assert run + extension_ps(check, run, 1e6) == pytest.approx(6.0 / 0.015 / 0.2, rel=0.2)
 
 
 def test_charges_are_formal_and_neutral():
@@ -254,6 +302,37 @@ def test_arrhenius_with_two_points_is_nan_and_says_why():
     assert "at least 3" in fit["note"] and fit["n_points"] == 2
 
 
+def test_arrhenius_below_tg_only_and_the_melt_apart():
+    """Glass Ea 0.35 eV below Tg = 500 K, melt Ea 0.15 eV above: Ea and sigma(298 K) from
+    the sub-Tg points only; a single fit of all points would give something in between."""
+    tg = 500.0
+    glass_t = np.array([350.0, 400.0, 450.0])
+    melt_t = np.array([600.0, 700.0, 800.0, 900.0])
+    glass = 5e5 / glass_t * np.exp(-0.35 / (KB * glass_t))
+    at_tg = 5e5 / tg * np.exp(-0.35 / (KB * tg))
+    melt = at_tg * tg / melt_t * np.exp(-0.15 / KB * (1 / melt_t - 1 / tg))
+    t = np.concatenate([glass_t, melt_t])
+    s = np.concatenate([glass, melt])
+    fit = arrhenius(t, s, 0.02 * s, tg_k=tg)
+    assert fit["regime"] == "below_tg" and fit["tg_K"] == tg and fit["n_points"] == 3
+    assert fit["Ea_eV"] == pytest.approx(0.35, abs=0.005)
+    true_298 = 5e5 / 298.15 * np.exp(-0.35 / (KB * 298.15))
+    assert fit["sigma_ref_S_cm"] == pytest.approx(true_298, rel=0.05)
+    assert fit["sigma_ref_lo_S_cm"] < true_298 < fit["sigma_ref_hi_S_cm"]
+    assert fit["melt_Ea_eV"] == pytest.approx(0.15, abs=0.005) and fit["melt_n_points"] == 4
+    assert "melt_sigma_ref_S_cm" not in fit  # the melt is never extrapolated to 298 K
+    joined = arrhenius(t, s, 0.02 * s)  # no Tg: as before, one law over all points
+    assert joined["regime"] == "unknown" and joined["n_points"] == 7
+    assert 0.16 < joined["Ea_eV"] < 0.34 and "not determined" in joined["tg_note"]
+    # two points below Tg: NaN with the reason, even though the melt has four
+    few = arrhenius(t[1:], s[1:], 0.02 * s[1:], tg_k=tg)
+    assert np.isnan(few["Ea_eV"]) and np.isnan(few["sigma_ref_S_cm"])
+    assert "below the model Tg (500 K)" in few["note"] and "at least 3" in few["note"]
+    assert np.isfinite(few["melt_Ea_eV"])
+    assert list(classify_regime([400, 500, 600], tg)) == ["below_tg", "above_tg", "above_tg"]
+    assert list(classify_regime([400], float("nan"))) == ["unknown"]
+
+
 def test_arrhenius_covariance_scaled_by_reduced_chi_square():
     """Scatter 10x the stated errors: the interval widens by about sqrt(chi2_red) ~ 10."""
     t = np.array([400.0, 500.0, 600.0, 700.0, 800.0, 900.0])
@@ -267,14 +346,55 @@ def test_arrhenius_covariance_scaled_by_reduced_chi_square():
 
 
 def test_combine_replicas_spread_and_within_errors():
-    c = combine_replicas([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    c = combine_replicas([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], positive=False)
     assert c["mean"] == 2.0 and c["spread"] == pytest.approx(1.0)
     assert c["err"] == pytest.approx(1.0 / np.sqrt(3))
     assert c["hi"] - c["mean"] == pytest.approx(4.303 / np.sqrt(3), rel=1e-3)  # Student t, 2 dof
-    c = combine_replicas([2.0, 2.0], [0.3, 0.4])  # identical replicas keep their own errors
+    c = combine_replicas([2.0, 2.0], [0.3, 0.4], positive=False)  # identical replicas: own errors
     assert c["err"] == pytest.approx(0.25)
     assert c["mean"] - c["lo"] == pytest.approx(12.706 * 0.25, rel=1e-3)
     assert np.isnan(combine_replicas([2.0], [0.1])["spread"])
+
+
+def test_combine_replicas_interval_of_a_positive_quantity_is_log_normal():
+    """Two replicas, Student t 12.7: the normal interval would reach -1.2; the default
+    (log-normal, same t quantile on s = sqrt(ln(1 + (err/mean)^2))) stays above zero."""
+    c = combine_replicas([2.0, 2.0], [0.3, 0.4])
+    s = np.sqrt(np.log1p((0.25 / 2.0) ** 2))
+    assert c["lo"] == pytest.approx(2.0 * np.exp(-12.706 * s), rel=1e-3) and c["lo"] > 0
+    assert c["hi"] == pytest.approx(2.0 * np.exp(12.706 * s), rel=1e-3)
+    c = combine_replicas([1e-3, 5e-2], [1e-4, 4e-2])  # replicas that disagree wildly
+    assert 0 < c["lo"] < c["mean"] < c["hi"]
+
+
+def test_positive_intervals_never_go_below_zero():
+    lo, hi = positive_interval(1.0, 0.1)
+    assert lo == pytest.approx(np.exp(-1.96 * np.sqrt(np.log1p(0.01))), rel=1e-4) and hi > 1.1
+    # a run with a huge error (10x its value), a negative fit, an array of both
+    lo, hi = positive_interval(2e-6, 2e-5)
+    assert 0 < lo < 2e-6 < hi
+    lo, hi = positive_interval(-1e-6, 3e-6)
+    assert lo == 0.0 and hi == pytest.approx(-1e-6 + 1.959964 * 3e-6)
+    assert positive_interval(-1e-6, 1e-7) == (0.0, 0.0)
+    lo, hi = positive_interval(np.array([1.0, 1e-3, -1.0, np.nan]), np.array([50.0, 1.0, 0.1, 1]))
+    assert (lo[:3] >= 0).all() and (hi[:3] >= lo[:3]).all() and np.isnan(lo[3])
+    bars = positive_errorbars([1.0, 0.5], [30.0, 0.1])
+    assert (np.array([1.0, 0.5]) - bars[0] >= 0).all()  # lower bar ends above zero
+    bars = fraction_errorbars([0.98, 0.02, 0.5], [0.05, 0.05, 0.05])
+    assert (np.array([0.98, 0.02, 0.5]) + bars[1] <= 1 + 1e-12).all()
+    assert (np.array([0.98, 0.02, 0.5]) - bars[0] >= -1e-12).all()
+    assert bars[:, 2] == pytest.approx([0.05, 0.05])
+
+
+def test_runs_table_bounds_and_regimes():
+    runs = _runs([400.0, 600.0], replicas=1)
+    runs.loc[0, "sigma_err_S_cm"] = 40 * runs.loc[0, "sigma_S_cm"]  # huge error
+    runs.loc[1, "D_cm2_s"] = -1e-7  # a noisy fit of a run that did not move
+    out = runs_table(runs, {"LPS75": {"tg_K": 500.0, "tg_err_K": 20.0, "method": "two-line"}})
+    for q in ("D", "sigma", "sigma_collective"):
+        assert (out[f"{q}_lo95"] >= 0).all() and (out[f"{q}_hi95"] >= out[f"{q}_lo95"]).all()
+    assert list(out["regime"]) == ["below_tg", "above_tg"] and (out["tg_K"] == 500).all()
+    assert list(runs_table(runs)["regime"]) == ["unknown", "unknown"]
 
 
 def _runs(temps, ea=0.3, diffusive=None, untrusted=None, replicas=3, seed=0):
@@ -326,6 +446,27 @@ def test_summary_with_two_usable_temperatures_has_no_fit():
     runs = _runs([400.0, 600.0, 800.0], diffusive={400.0: False})
     _, fits = summarize_runs(runs)
     assert np.isnan(fits.iloc[0]["Ea_eV"]) and "at least 3" in fits.iloc[0]["note"]
+
+
+def test_summary_fits_below_tg_and_the_melt_apart():
+    temps = [350.0, 400.0, 450.0, 600.0, 700.0, 800.0]
+    runs = _runs(temps, diffusive={450.0: False})
+    runs.loc[runs["temperature_K"] > 500, ["sigma_S_cm", "sigma_collective_S_cm"]] *= 50
+    tg = {"LPS75": {"composition": "LPS75", "tg_K": 500.0, "tg_err_K": 15.0, "method": "x"}}
+    table, fits = summarize_runs(runs, tg)
+    assert list(table["regime"]) == ["below_tg"] * 3 + ["above_tg"] * 3
+    fit = fits.iloc[0]
+    assert fit["fitted_T_K"] == "350 400" and fit["melt_fitted_T_K"] == "600 700 800"
+    assert fit["left_out_T_K"] == "450" and fit["tg_err_K"] == 15.0
+    assert np.isnan(fit["Ea_eV"]) and "below the model Tg" in fit["note"]  # 2 sub-Tg points
+    assert np.isfinite(fit["melt_Ea_eV"]) and np.isfinite(fit["collective_melt_Ea_eV"])
+    runs = _runs(temps)  # 450 K diffusive again: three sub-Tg points, Ea 0.3 eV from them
+    runs.loc[runs["temperature_K"] > 500, ["sigma_S_cm", "sigma_collective_S_cm"]] *= 50
+    fit = summarize_runs(runs, tg)[1].iloc[0]
+    assert fit["n_points"] == 3 and fit["Ea_eV"] == pytest.approx(0.3, abs=0.05)
+    without = summarize_runs(runs)  # no Tg: every temperature in one law, regime unknown
+    assert (without[0]["regime"] == "unknown").all() and without[1].iloc[0]["n_points"] == 6
+    assert (table["sigma_lo95"] >= 0).all() and (table["D_lo95"] >= 0).all()
 
 
 def test_one_usable_replica_is_enough_for_a_temperature():

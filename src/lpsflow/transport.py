@@ -22,7 +22,19 @@ Rules a run must pass before its numbers are used (tested in tests/test_transpor
   must be >= ``BETA_MIN`` = 0.9 and the MSD at the end of the window >= ``MSD_MIN_A2`` = 6 A^2,
   comparable to the squared distance between neighbouring Li sites (a few angstrom; 6 A^2 is
   a hop of about 2.5 A), so the Li have left their cages. Runs that fail are
-  ``not_diffusive``; :func:`diffusive_check` estimates the run length that would pass.
+  ``not_diffusive``; :func:`diffusive_check` estimates the run length that would pass, always
+  longer than the run (at least ``RUN_FLOOR_FACTOR`` = 2 x when no estimate exists), and
+  :func:`extension_ps` says how much longer to run within a limit.
+* **Intervals of positive quantities** (D, sigma) are log-normal: the value's standard error
+  ``err`` becomes a log-space width s = sqrt(ln(1 + (err / value)^2)) (the log-normal with the
+  same mean and standard deviation) and the 95 % bounds are value x exp(-/+ z s), with z the
+  normal (or Student t) quantile; they never go below zero however large the error
+  (:func:`positive_interval`). A non-positive central value (a noisy fit of a run that did not
+  move) gets the bounds [0, max(value + z err, 0)]: the normal interval cut at zero.
+* **Regimes.** With a model glass transition temperature Tg per composition, each temperature
+  is ``below_tg`` (T < Tg) or ``above_tg`` (T >= Tg), ``unknown`` without Tg. Ea and
+  sigma(298 K) come from the diffusive, trusted temperatures below Tg only (3 or more); the
+  points above Tg are fitted apart (the melt) and never joined with them (:func:`arrhenius`).
 * **Within-run uncertainty** by blocks in time: the run is cut into ``n_blocks`` consecutive
   blocks and D (and the collective slope) is fitted in each with the same fractional window.
   The error of the full-run D is the standard deviation of the block values (ddof 1), not
@@ -67,6 +79,49 @@ FIT_WINDOW = (0.05, 0.2)  # fraction of the longest lag; measured choice, see mo
 BETA_MIN = 0.9  # local log-log MSD slope in the fit window
 MSD_MIN_A2 = 6.0  # MSD at the end of the fit window, A^2 (~ squared Li hop distance)
 FORMAL_CHARGES = {"Li": 1, "P": 5, "S": -2, "O": -2, "F": -1, "Cl": -1, "Br": -1, "I": -1}
+Z95 = 1.959963984540054  # two-sided 95 % quantile of the normal distribution
+#: a run called not diffusive without a finite estimate longer than itself needs at least this
+#: many times its length (the fit window then spans lags this much longer)
+RUN_FLOOR_FACTOR = 2.0
+REGIMES = ("below_tg", "above_tg", "unknown")
+
+
+# ---------------------------------------------------------------------------------- intervals
+def positive_interval(value, err, factor: float = Z95) -> tuple:
+    """Bounds (lo, hi) of a positive quantity from its value and standard error, >= 0.
+
+    Log-normal: s = sqrt(ln(1 + (err / value)^2)), bounds value x exp(-/+ factor s); ``factor``
+    is the quantile (1.96 for 95 % normal, a Student t quantile for few replicas). A
+    non-positive value gives [0, max(value + factor err, 0)] (normal interval cut at zero); a
+    missing error gives NaN bounds. Works on scalars and arrays (same units as ``value``).
+    """
+    v = np.asarray(value, float)
+    e = np.abs(np.asarray(err, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sqrt(np.log1p((e / v) ** 2))
+        lo = np.where(v > 0, v * np.exp(-factor * s), 0.0)
+        hi = np.where(v > 0, v * np.exp(factor * s), np.maximum(v + factor * e, 0.0))
+    bad = ~(np.isfinite(v) & np.isfinite(e))
+    lo, hi = np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+    if lo.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+def positive_errorbars(value, err, factor: float = 1.0) -> np.ndarray:
+    """Asymmetric error bars (2 x n, for matplotlib ``yerr``) of :func:`positive_interval`:
+    they never reach below zero (NaN bounds give no bar)."""
+    v = np.asarray(value, float)
+    lo, hi = positive_interval(v, err, factor)
+    return np.nan_to_num(np.vstack([v - np.atleast_1d(lo), np.atleast_1d(hi) - v]), nan=0.0)
+
+
+def fraction_errorbars(value, err) -> np.ndarray:
+    """Error bars (2 x n) of fractions, clipped so that value -/+ bar stays within [0, 1]
+    (clipping: a fraction's spread over frames is symmetric only away from 0 and 1)."""
+    v = np.clip(np.asarray(value, float), 0.0, 1.0)
+    e = np.nan_to_num(np.abs(np.asarray(err, float)), nan=0.0)
+    return np.vstack([np.minimum(e, v), np.minimum(e, 1.0 - v)])
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -295,10 +350,14 @@ def diffusive_check(
     """Is the Li motion diffusive in the fit window? With an estimate of the run needed.
 
     Passes when the log-log slope ``beta`` >= ``beta_min`` and the MSD at the end of the window
-    >= ``msd_min_a2`` (A^2). ``run_needed_ps`` estimates the recorded run (ps) whose window end
-    would reach ``msd_min_a2``: the larger of the time from D (MSD = 6 D t) and the time from
-    the current growth (MSD ~ t^beta extrapolated from the window end); it is NaN when neither
-    is positive, and equals the current run when only beta fails (no estimate possible).
+    >= ``msd_min_a2`` (A^2). For a run that passes, ``run_needed_ps`` is the run itself (ps).
+    For a run that fails it is always longer than the run: when the MSD falls short, the
+    recorded run whose window end would reach ``msd_min_a2``, the larger of the time from D
+    (MSD = 6 D t) and from the current growth (MSD ~ t^beta extrapolated from the window end)
+    (``run_needed_basis`` "MSD growth and D"); when that is not finite or not longer than the
+    run (only beta fails: a sub-diffusive MSD gives no time at which it turns diffusive), the
+    floor :data:`RUN_FLOOR_FACTOR` x the run (basis "floor"), a lower bound, not a prediction.
+    ``run_factor`` = run_needed_ps / run.
     """
     sel = _window(lags_ps, window)
     beta = local_exponent(lags_ps, msd_a2, window)
@@ -311,26 +370,48 @@ def diffusive_check(
         reasons.append(f"beta {beta:.2f} < {beta_min:g}")
     if not ok_msd:
         reasons.append(f"MSD {msd_end:.2f} A^2 < {msd_min_a2:g} A^2 at the window end")
-    needed_end = t_end
-    if not ok_msd:
-        d_a2_ps = d_cm2_s / A2_PER_PS_TO_CM2_PER_S
-        candidates = []
-        if d_a2_ps > 0:
-            candidates.append(msd_min_a2 / (6.0 * d_a2_ps))
-        if np.isfinite(beta) and beta > 0.05 and msd_end > 0:
-            candidates.append(t_end * (msd_min_a2 / msd_end) ** (1.0 / beta))
-        needed_end = max(candidates) if candidates else float("nan")
     run_ps = float(lags_ps[-1])
-    run_needed = needed_end / window[1] if np.isfinite(needed_end) else float("nan")
+    run_needed, basis = run_ps, "diffusive"
+    if not (ok_beta and ok_msd):
+        estimate = float("nan")
+        if not ok_msd:
+            d_a2_ps = d_cm2_s / A2_PER_PS_TO_CM2_PER_S
+            candidates = []
+            if np.isfinite(d_a2_ps) and d_a2_ps > 0:
+                candidates.append(msd_min_a2 / (6.0 * d_a2_ps))
+            if np.isfinite(beta) and beta > 0.05 and msd_end > 0:
+                candidates.append(t_end * (msd_min_a2 / msd_end) ** (1.0 / beta))
+            estimate = max(candidates) / window[1] if candidates else float("nan")
+        if np.isfinite(estimate) and estimate > run_ps:
+            run_needed, basis = estimate, "MSD growth and D"
+        else:
+            run_needed = RUN_FLOOR_FACTOR * run_ps
+            basis = f"floor {RUN_FLOOR_FACTOR:g} x run (no estimate longer than the run)"
     return {
         "beta": beta,
         "msd_window_end_A2": msd_end,
         "diffusive": ok_beta and ok_msd,
         "not_diffusive": not (ok_beta and ok_msd),  # the flag the report lists
         "not_diffusive_reason": "; ".join(reasons),
-        "run_needed_ps": max(run_needed, run_ps) if np.isfinite(run_needed) else float("nan"),
-        "run_factor": max(run_needed, run_ps) / run_ps if np.isfinite(run_needed) else np.nan,
+        "run_needed_ps": run_needed,
+        "run_needed_basis": basis,
+        "run_factor": run_needed / run_ps if run_ps > 0 else float("nan"),
     }
+
+
+def extension_ps(check: dict, run_ps: float, limit_ps: float) -> float:
+    """How many ps to extend a run (from its last frame) so that it may become diffusive.
+
+    ``check`` is :func:`diffusive_check`'s result for the run of ``run_ps`` (ps, recorded);
+    the run is extended to ``run_needed_ps`` but never beyond ``limit_ps`` (ps, total). 0 for a
+    diffusive run and for a run already at the limit: it stays flagged not diffusive.
+    """
+    if check.get("diffusive", False) or not check.get("not_diffusive", True):
+        return 0.0
+    target = min(float(check["run_needed_ps"]), float(limit_ps))
+    if not np.isfinite(target) or target <= run_ps:
+        return 0.0
+    return target - float(run_ps)
 
 
 def nernst_einstein(
@@ -384,14 +465,19 @@ def collective_conductivity(
     }
 
 
-def combine_replicas(values: Sequence[float], errors: Sequence[float]) -> dict:
+def combine_replicas(
+    values: Sequence[float], errors: Sequence[float], positive: bool = True
+) -> dict:
     """Mean over replicas with an uncertainty from their spread and their own errors.
 
     err^2 = s^2 / n + sum(e_i^2) / n^2: the standard error of the mean from the between-replica
     standard deviation s (NaN-free only for n >= 2) added to the propagated within-run errors,
     which keeps the interval honest when two or three replicas happen to agree closely.
-    ``lo``/``hi``: 95 % interval mean -/+ t(0.975, n - 1) err (Student t: 12.7 err for two
-    replicas, 4.3 for three; 1.96 for one, whose error is its within-run error only).
+    ``lo``/``hi``: 95 % interval with the quantile t(0.975, n - 1) (Student t: 12.7 for two
+    replicas, 4.3 for three; 1.96 for one, whose error is its within-run error only). For a
+    ``positive`` quantity (D, sigma: the default) the interval is log-normal,
+    mean x exp(-/+ t s) with s = sqrt(ln(1 + (err / mean)^2)) (:func:`positive_interval`), so
+    it never goes below zero; otherwise mean -/+ t err.
     """
     v = np.asarray(values, float)
     e = np.asarray(errors, float)
@@ -406,14 +492,12 @@ def combine_replicas(values: Sequence[float], errors: Sequence[float]) -> dict:
     err = float(np.hypot(between, within))
     # 95 % interval: Student t with n - 1 degrees of freedom (few replicas: wide), normal for 1
     factor = float(stats.t.ppf(0.975, n - 1)) if n > 1 else float(stats.norm.ppf(0.975))
-    return {
-        "mean": float(v.mean()),
-        "err": err,
-        "lo": float(v.mean()) - factor * err,
-        "hi": float(v.mean()) + factor * err,
-        "spread": spread,
-        "n": n,
-    }
+    mean = float(v.mean())
+    if positive:
+        lo, hi = positive_interval(mean, err, factor)
+    else:
+        lo, hi = mean - factor * err, mean + factor * err
+    return {"mean": mean, "err": err, "lo": lo, "hi": hi, "spread": spread, "n": n}
 
 
 def analyze_run(
@@ -490,25 +574,27 @@ def analyze_run(
     return summary, {"li": curves, "charge": curves_all}
 
 
-def arrhenius(
-    temperatures_k: np.ndarray,
-    sigma: np.ndarray,
-    sigma_err: np.ndarray,
-    t_ref: float = 298.15,
-    n_samples: int = 4000,
-    seed: int = 0,
-    min_points: int = 3,
-) -> dict:
-    """Weighted fit of ln(sigma T) = ln A - Ea / (k_B T); Ea (eV) and sigma(t_ref) (S/cm).
+def classify_regime(temperatures_k, tg_k: float | None) -> np.ndarray:
+    """``below_tg`` (T < Tg), ``above_tg`` (T >= Tg) or, when ``tg_k`` is None or NaN,
+    ``unknown``, for each temperature (K)."""
+    t = np.atleast_1d(np.asarray(temperatures_k, float))
+    if tg_k is None or not np.isfinite(tg_k):
+        return np.full(t.shape, "unknown", dtype=object)
+    return np.where(t < tg_k, "below_tg", "above_tg").astype(object)
 
-    Returns the values with 95 % intervals from the fit covariance (Monte Carlo), the
-    covariance scaled by the reduced chi-square when that exceeds 1. Points with non-positive
-    sigma are left out; with fewer than ``min_points`` usable temperatures every value is NaN
-    and ``note`` says why.
-    """
-    t = np.asarray(temperatures_k, float)
-    s = np.asarray(sigma, float)
-    e = np.asarray(sigma_err, float)
+
+def _arrhenius_fit(
+    t: np.ndarray,
+    s: np.ndarray,
+    e: np.ndarray,
+    t_ref: float | None,
+    n_samples: int,
+    seed: int,
+    min_points: int,
+    where: str,
+) -> dict:
+    """Weighted fit of ln(sigma T) against 1/T of the given points (see :func:`arrhenius`);
+    ``t_ref`` None: no extrapolated sigma. ``where`` names the points in the note."""
     ok = (s > 0) & np.isfinite(s)
     nan = float("nan")
     out = {
@@ -518,17 +604,20 @@ def arrhenius(
         "sigma_ref_S_cm": nan,
         "sigma_ref_lo_S_cm": nan,
         "sigma_ref_hi_S_cm": nan,
-        "t_ref_K": t_ref,
         "n_points": int(ok.sum()),
         "slope": nan,
         "intercept": nan,
         "chi2_red": nan,
         "note": "",
     }
+    if t_ref is None:
+        for key in ("sigma_ref_S_cm", "sigma_ref_lo_S_cm", "sigma_ref_hi_S_cm"):
+            del out[key]
     if ok.sum() < min_points:
+        wanted = "Ea" if t_ref is None else f"Ea, sigma({t_ref:g} K)"
         out["note"] = (
-            f"{int(ok.sum())} usable temperature(s) (diffusive, trusted, sigma > 0); "
-            f"at least {min_points} are needed for Ea, sigma({t_ref:g} K) and intervals"
+            f"{int(ok.sum())} usable temperature(s){where} (diffusive, trusted, sigma > 0); "
+            f"at least {min_points} are needed for {wanted} and intervals"
         )
         return out
     x, y = 1.0 / t[ok], np.log(s[ok] * t[ok])
@@ -545,32 +634,139 @@ def arrhenius(
     rng = np.random.default_rng(seed)
     draws = rng.multivariate_normal(coef, cov, size=n_samples)
     ea = -draws[:, 0] * KB_EV
-    s_ref = np.exp(draws[:, 1] + draws[:, 0] / t_ref) / t_ref
     out.update(
         {
             "Ea_eV": float(-coef[0] * KB_EV),
             "Ea_lo_eV": float(np.percentile(ea, 2.5)),
             "Ea_hi_eV": float(np.percentile(ea, 97.5)),
-            "sigma_ref_S_cm": float(np.exp(coef[1] + coef[0] / t_ref) / t_ref),
-            "sigma_ref_lo_S_cm": float(np.percentile(s_ref, 2.5)),
-            "sigma_ref_hi_S_cm": float(np.percentile(s_ref, 97.5)),
             "slope": float(coef[0]),
             "intercept": float(coef[1]),
             "chi2_red": chi2_red,
         }
     )
+    if t_ref is not None:
+        s_ref = np.exp(draws[:, 1] + draws[:, 0] / t_ref) / t_ref  # > 0: log-space by design
+        out.update(
+            {
+                "sigma_ref_S_cm": float(np.exp(coef[1] + coef[0] / t_ref) / t_ref),
+                "sigma_ref_lo_S_cm": float(np.percentile(s_ref, 2.5)),
+                "sigma_ref_hi_S_cm": float(np.percentile(s_ref, 97.5)),
+            }
+        )
     return out
 
 
-def summarize_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def arrhenius(
+    temperatures_k: np.ndarray,
+    sigma: np.ndarray,
+    sigma_err: np.ndarray,
+    t_ref: float = 298.15,
+    n_samples: int = 4000,
+    seed: int = 0,
+    min_points: int = 3,
+    tg_k: float | None = None,
+) -> dict:
+    """Weighted fit of ln(sigma T) = ln A - Ea / (k_B T); Ea (eV) and sigma(t_ref) (S/cm).
+
+    Returns the values with 95 % intervals from the fit covariance (Monte Carlo in the
+    parameters, so sigma(t_ref) and its bounds are positive), the covariance scaled by the
+    reduced chi-square when that exceeds 1. Points with non-positive sigma are left out; with
+    fewer than ``min_points`` usable temperatures every value is NaN and ``note`` says why.
+
+    ``tg_k``: the model's glass transition temperature (K). Given, only the points below it
+    (:func:`classify_regime`) give Ea and sigma(t_ref) (the glass); the points at or above it
+    are fitted apart (``melt_*`` keys: Ea, its interval, slope, intercept, never extrapolated
+    to t_ref) and the two are never joined. Without it (None or NaN) every point is fitted
+    together as one law (regime ``unknown``) and ``tg_note`` says that the regimes were not
+    separated.
+    """
+    t = np.asarray(temperatures_k, float)
+    s = np.asarray(sigma, float)
+    e = np.asarray(sigma_err, float)
+    regime = classify_regime(t, tg_k)
+    known = tg_k is not None and np.isfinite(tg_k)
+    glass = regime == "below_tg" if known else np.ones(t.shape, bool)
+    where = f" below the model Tg ({tg_k:.0f} K)" if known else ""
+    out = {"t_ref_K": t_ref, "tg_K": float(tg_k) if known else float("nan")}
+    out.update(
+        _arrhenius_fit(t[glass], s[glass], e[glass], t_ref, n_samples, seed, min_points, where)
+    )
+    out["regime"] = "below_tg" if known else "unknown"
+    melt = regime == "above_tg"
+    fit = _arrhenius_fit(
+        t[melt],
+        s[melt],
+        e[melt],
+        None,
+        n_samples,
+        seed,
+        min_points,
+        f" at or above the model Tg ({tg_k:.0f} K)" if known else "",
+    )
+    out.update({f"melt_{k}": v for k, v in fit.items()})
+    if not known:
+        out["melt_note"] = "model Tg not determined: no melt fit"
+    out["tg_note"] = (
+        "" if known else "model Tg not determined: the fit may join the glass and the melt"
+    )
+    return out
+
+
+def model_tg(tg: dict | None, composition: str) -> tuple[float, float, str]:
+    """(Tg in K, its uncertainty in K, method) of ``composition`` from ``tg`` (composition ->
+    dict with ``tg_K``, ``tg_err_K``, ``method``, as in results/production/{comp}/tg.json);
+    NaN and "not determined" when absent."""
+    entry = (tg or {}).get(composition)
+    if not entry:
+        return float("nan"), float("nan"), "not determined"
+    value = entry.get("tg_K")
+    err = entry.get("tg_err_K")
+    value = float(value) if value is not None else float("nan")
+    err = float(err) if err is not None else float("nan")
+    method = entry.get("method") or ("not determined" if not np.isfinite(value) else "")
+    return value, err, str(method)
+
+
+def runs_table(runs: pd.DataFrame, tg: dict | None = None) -> pd.DataFrame:
+    """The per-run table with 95 % bounds and the regime of each run.
+
+    Adds ``D_lo95``/``D_hi95`` (cm^2/s), ``sigma_lo95``/``sigma_hi95`` and
+    ``sigma_collective_lo95``/``sigma_collective_hi95`` (S/cm): log-normal bounds of the value
+    and its within-run error (:func:`positive_interval`, z = 1.96), never below zero; ``tg_K``
+    and ``regime`` (:func:`classify_regime`) from the model Tg per composition ``tg``.
+    """
+    out = runs.copy()
+    for key, err in (
+        ("D_cm2_s", "D_err_cm2_s"),
+        ("sigma_S_cm", "sigma_err_S_cm"),
+        ("sigma_collective_S_cm", "sigma_collective_err_S_cm"),
+    ):
+        base = key.replace("_S_cm", "").replace("_cm2_s", "")
+        value = out[key] if key in out else np.nan
+        error = out[err] if err in out else np.nan
+        lo, hi = positive_interval(np.asarray(value, float), np.asarray(error, float))
+        out[base + "_lo95"], out[base + "_hi95"] = lo, hi
+    tgs = {c: model_tg(tg, c)[0] for c in out["composition"].unique()}
+    out["tg_K"] = out["composition"].map(tgs)
+    out["regime"] = [
+        classify_regime([t], tgs[c])[0]
+        for c, t in zip(out["composition"], out["temperature_K"], strict=True)
+    ]
+    return out
+
+
+def summarize_runs(runs: pd.DataFrame, tg: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per composition and temperature from the replica runs; Arrhenius fits of usable points.
 
     ``runs`` has one row per run (``analyze_run`` summary + ``composition``, ``replica``,
     ``untrusted``, ``diffusive``). A run is usable when diffusive and trusted; a temperature is
     fitted when at least one replica is usable, with the values combined over the usable
-    replicas (:func:`combine_replicas`). A temperature without usable replicas shows the mean of
-    all its runs and ``fitted`` False. Returns (table, arrhenius): the Arrhenius fits of the
-    tracer and of the collective sigma use the fitted temperatures only.
+    replicas (:func:`combine_replicas`: log-normal 95 % bounds ``*_lo95``/``*_hi95``, never
+    below zero). A temperature without usable replicas shows the mean of all its runs and
+    ``fitted`` False. ``tg`` maps composition -> model Tg (:func:`model_tg`); each temperature
+    gets its ``regime``. Returns (table, arrhenius): the Arrhenius fits of the tracer and of the
+    collective sigma use the fitted temperatures only, below Tg for Ea and sigma(298 K) and
+    above Tg apart (``melt_*``); without Tg all fitted temperatures together (regime unknown).
     """
     import pandas as pd
 
@@ -578,9 +774,12 @@ def summarize_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     for (comp, temp), g in runs.groupby(["composition", "temperature_K"]):
         usable = g[g["diffusive"].astype(bool) & ~g["untrusted"].astype(bool)]
         use = usable if len(usable) else g
+        tg_k = model_tg(tg, comp)[0]
         row = {
             "composition": comp,
             "temperature_K": temp,
+            "tg_K": tg_k,
+            "regime": classify_regime([temp], tg_k)[0],
             "replicas": len(g),
             "usable_replicas": len(usable),
             "not_diffusive_replicas": ",".join(
@@ -616,22 +815,39 @@ def summarize_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     table = pd.DataFrame(rows)
     fits = []
     for comp, g in table.groupby("composition"):
+        tg_k, tg_err, method = model_tg(tg, comp)
         fit_points = g[g["fitted"]]
         tracer = arrhenius(
-            fit_points["temperature_K"], fit_points["sigma_S_cm"], fit_points["sigma_err_S_cm"]
+            fit_points["temperature_K"],
+            fit_points["sigma_S_cm"],
+            fit_points["sigma_err_S_cm"],
+            tg_k=tg_k,
         )
         coll = arrhenius(
             fit_points["temperature_K"],
             fit_points["sigma_collective_S_cm"],
             fit_points["sigma_collective_err_S_cm"],
+            tg_k=tg_k,
         )
+        melt = fit_points["regime"] == "above_tg"
+
+        def temps(rows) -> str:
+            return " ".join(f"{t:g}" for t in rows["temperature_K"])
+
         fits.append(
             {
                 "composition": comp,
-                "fitted_T_K": " ".join(f"{t:g}" for t in fit_points["temperature_K"]),
-                "left_out_T_K": " ".join(f"{t:g}" for t in g.loc[~g["fitted"], "temperature_K"]),
+                "tg_err_K": tg_err,
+                "tg_method": method,
+                "fitted_T_K": temps(fit_points[~melt]),
+                "melt_fitted_T_K": temps(fit_points[melt]),
+                "left_out_T_K": temps(g[~g["fitted"]]),
                 **tracer,
-                **{f"collective_{k}": v for k, v in coll.items() if k != "t_ref_K"},
+                **{
+                    f"collective_{k}": v
+                    for k, v in coll.items()
+                    if k not in ("t_ref_K", "tg_K", "regime", "tg_note")
+                },
             }
         )
     return table, pd.DataFrame(fits)
