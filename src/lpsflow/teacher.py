@@ -306,6 +306,9 @@ def compare(dp: pd.DataFrame, teacher: pd.DataFrame) -> pd.DataFrame:
     95 % interval of the difference, ``|DP - teacher| <= 1.96 sqrt(err_DP^2 + err_teacher^2)``.
     With ``volume_A3`` in both, ``volume_ratio`` is DP / teacher cell volume: each runs in its
     own mean NPT box of the temperature, so the ratio tests the DP's equation of state.
+    ``{q}_ratio`` is DP / teacher with log-normal 95 % bounds ``{q}_ratio_lo95``/``_hi95``:
+    ln ratio -/+ 1.96 sqrt(s_DP^2 + s_teacher^2), s = sqrt(ln(1 + (err / value)^2)), positive
+    by construction (NaN where a value is not positive). :func:`pooled_ratio` pools the points.
     """
 
     keys = ["composition", "temperature_K"]
@@ -320,6 +323,51 @@ def compare(dp: pd.DataFrame, teacher: pd.DataFrame) -> pd.DataFrame:
         a, b = merged[f"{q}_{unit}_dp"], merged[f"{q}_{unit}_teacher"]
         half = Z95 * np.hypot(merged[f"{q}_err_{unit}_dp"], merged[f"{q}_err_{unit}_teacher"])
         merged[f"{q}_ratio"] = a / b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s_a = np.sqrt(np.log1p((merged[f"{q}_err_{unit}_dp"] / a) ** 2))
+            s_b = np.sqrt(np.log1p((merged[f"{q}_err_{unit}_teacher"] / b) ** 2))
+            width = Z95 * np.hypot(s_a, s_b)
+            ok = (a > 0) & (b > 0)
+            merged[f"{q}_ratio_lo95"] = np.where(ok, a / b * np.exp(-width), np.nan)
+            merged[f"{q}_ratio_hi95"] = np.where(ok, a / b * np.exp(width), np.nan)
         merged[f"{q}_halfwidth95"] = half
         merged[f"{q}_agrees"] = (a - b).abs() <= half
     return merged.sort_values(keys).reset_index(drop=True)
+
+
+def pooled_ratio(table: pd.DataFrame) -> pd.DataFrame:
+    """The DP / teacher bias over all compared points, for D and for sigma.
+
+    Per quantity: the geometric mean of the point ratios, exp(mean ln ratio), with a 95 %
+    Student t-interval on the mean log ratio over the n points with a positive ratio
+    (mean -/+ t(0.975, n - 1) sd / sqrt(n), sd of the ln ratios with ddof 1, then exp: the
+    bounds are positive). The points are taken as independent samples of one bias: their
+    scatter carries both the per-point statistical errors and any change of the bias with
+    temperature. ``verdict``: ``DP low`` (interval below 1), ``DP high`` (above 1) or
+    ``no bias resolved``; NaN bounds with fewer than 2 points. ``table`` is :func:`compare`'s.
+    """
+    from scipy import stats
+
+    rows = []
+    for q in ("D", "sigma"):
+        r = table[f"{q}_ratio"].to_numpy(float) if f"{q}_ratio" in table else np.array([])
+        logs = np.log(r[np.isfinite(r) & (r > 0)])
+        n = len(logs)
+        mean = float(logs.mean()) if n else np.nan
+        sd = float(logs.std(ddof=1)) if n > 1 else np.nan
+        half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n) if n > 1 else np.nan
+        lo, hi = np.exp(mean - half), np.exp(mean + half)
+        verdict = "DP low" if hi < 1 else "DP high" if lo > 1 else "no bias resolved"
+        rows.append(
+            {
+                "quantity": q,
+                "n_points": n,
+                "pooled_ratio": float(np.exp(mean)),
+                "pooled_ratio_lo95": float(lo),
+                "pooled_ratio_hi95": float(hi),
+                "sd_ln_ratio": sd,
+                "verdict": verdict if n > 1 else "too few points",
+                "method": "geometric mean of DP/teacher; Student t-interval on mean ln ratio",
+            }
+        )
+    return pd.DataFrame(rows)

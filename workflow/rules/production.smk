@@ -204,6 +204,7 @@ rule summarize_teacher:
     output:
         teacher="results/teacher/conductivity.csv",
         comparison="results/teacher/comparison.csv",
+        bias="results/teacher/bias.csv",  # pooled DP / teacher ratio of D and sigma
         arrhenius="results/teacher/arrhenius.csv",
         speed="results/teacher/speed.csv",
     log:

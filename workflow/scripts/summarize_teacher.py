@@ -1,4 +1,4 @@
-"""Adapter: teacher vs DP transport table, teacher Arrhenius fits, MD speed of each."""
+"""Adapter: teacher vs DP transport table and pooled bias, teacher Arrhenius fits, MD speeds."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from lpsflow.joblog import to_file
-from lpsflow.teacher import compare, lammps_speed
+from lpsflow.teacher import compare, lammps_speed, pooled_ratio
 from lpsflow.transport import arrhenius
 
 log = to_file(snakemake.log[0])
@@ -16,6 +16,9 @@ teacher.to_csv(snakemake.output.teacher, index=False)
 table = compare(dp, teacher)
 table.to_csv(snakemake.output.comparison, index=False)
 log.info("\n%s", table.to_string(index=False))
+bias = pooled_ratio(table)  # DP / teacher over all points, 95 % t-interval of the mean ln ratio
+bias.to_csv(snakemake.output.bias, index=False)
+log.info("pooled DP / teacher ratio:\n%s", bias.to_string(index=False))
 rows = []
 for comp, group in teacher.groupby("composition"):
     try:
