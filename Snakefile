@@ -3,7 +3,21 @@
 
 
 # ---- configuration ----
+# A campaign is a folder of its own (Snakemake's working directory, `-d CAMPAIGN`) holding
+# config/config.yaml; this workflow can be installed once elsewhere (`-s .../Snakefile`).
+# Relative input paths in the config are looked up in the campaign folder first, then here
+# (common.smk, lpsflow.config.resolve_paths). Site settings (CP2K launcher) come from the
+# profile's `configfile:` (slurm/site.yaml), so a `--config` on the command line keeps them.
+from pathlib import Path
+
 import yaml
+
+if not Path("config/config.yaml").exists() and not workflow.config_settings.configfiles:
+    raise ValueError(
+        f"no config/config.yaml in the campaign folder {Path.cwd()}: start a campaign with "
+        f"`mkdir -p {Path.cwd()}/config && cp {workflow.basedir}/config/config.yaml "
+        f"{Path.cwd()}/config/` (then edit it), or give --configfile"
+    )
 
 for _path in ["config/config.yaml", *workflow.config_settings.configfiles]:
     try:  # Snakemake's own message would not say where the YAML is broken
@@ -27,6 +41,7 @@ include: "workflow/rules/explore.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/production.smk"
+include: "workflow/rules/environment.smk"
 include: "workflow/rules/report.smk"
 
 

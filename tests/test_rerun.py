@@ -72,10 +72,10 @@ def test_execution_settings_plan_nothing(finished):
     config["train"]["threads"] = 2
     config["explore"].update(threads=2, command="lmp -sf omp")
     config["production"]["threads"] = 2
-    # and the Slurm profile's config overrides (dft.command with srun), as --profile applies them
-    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
-    assert profile["config"], "the Slurm profile overrides no config key any more"
-    assert planned(finished, config, "--config", *profile["config"]) == {}
+    # and the Slurm profile's site settings (dft.command with srun), as --profile applies them
+    site = REPO / "slurm" / "site.yaml"
+    assert yaml.safe_load(site.read_text())["dft"], "the Slurm site file sets no dft key any more"
+    assert planned(finished, config, "--configfile", str(site)) == {}
 
 
 def test_science_keys_rerun_exactly_their_jobs(finished):

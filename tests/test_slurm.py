@@ -36,7 +36,7 @@ def slurm_conf():
 def local_profile(workdir: Path) -> None:
     """The shipped profile with only what this one-node cluster needs changed."""
     profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
-    profile.pop("config")  # the test's config sets its own CP2K command
+    profile.pop("configfile")  # the site file's srun: the test's config sets its own CP2K command
     profile["default-resources"].update(slurm_partition="debug", slurm_account="root")
     profile["default-resources"]["mem_mb_per_cpu"] = 1000
     for rule in profile["set-resources"].values():

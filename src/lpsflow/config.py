@@ -316,3 +316,109 @@ def n_frames(config: dict, comp: dict) -> int:
     if config["init"].get("method", "perturb") == "aimd":
         return 0
     return comp["replicas"] * config["init"]["n_perturb"]
+
+
+# ---- campaign folders: where relative paths point, and typed --config values ----
+
+
+def input_paths(config: dict) -> list[tuple[str, list]]:
+    """Config keys that name input files, as (key shown in messages, path into the config).
+
+    ``dft.store``, ``results/`` and the logs are outputs and always live in the campaign
+    folder; bare CP2K data file names are found by CP2K in its data directory.
+    """
+    keys: list[tuple[str, list]] = []
+    if config.get("train", {}).get("template"):
+        keys.append(("train.template", ["train", "template"]))
+    for i, comp in enumerate(config.get("compositions", [])):
+        if comp.get("structure"):
+            keys.append((f"compositions[{i}].structure", ["compositions", i, "structure"]))
+    for i, entry in enumerate(imports(config)):
+        if entry.get("path"):
+            keys.append((f"init.import[{i}].path", ["init", "import", i, "path"]))
+    return keys
+
+
+def resolve_paths(config: dict, campaign: str | Path, workflow_root: str | Path) -> list[str]:
+    """Point relative input paths of ``config`` at the campaign folder, else the workflow's.
+
+    A relative path (``train.template: config/deepmd.json``, a composition's ``structure``,
+    an ``init.import`` path) means the file in the campaign folder (Snakemake's working
+    directory) when it exists there, and is left as written. When only the workflow's own
+    folder has it (the shipped DeePMD templates and crystal files), the key is set to that
+    absolute path. A path found in neither is left as written, for :func:`check` to report.
+    ``config`` is changed in place; returns one line per path that fell back.
+    """
+    campaign, workflow_root = Path(campaign).absolute(), Path(workflow_root).absolute()
+    notes = []
+    for key, where in input_paths(config):
+        *parents, last = where
+        holder = config
+        for step in parents:
+            holder = holder[step]
+        path = Path(holder[last])
+        if path.is_absolute() or (campaign / path).exists() or campaign == workflow_root:
+            continue
+        shipped = workflow_root / path
+        if shipped.exists():
+            holder[last] = str(shipped)
+            notes.append(f"{key}: {path} is not in {campaign}; using the workflow's {shipped}")
+    return notes
+
+
+_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _coerce(value, schema: dict):
+    """``value`` (a string from ``--config``) as the type ``schema`` asks for, when it parses."""
+    if not isinstance(schema, dict):
+        return value
+    for branch in schema.get("oneOf", []) + schema.get("anyOf", []):
+        converted = _coerce(value, branch)
+        if converted is not value:
+            return converted
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                value[key] = _coerce(item, sub)
+        return value
+    if isinstance(value, list):
+        if isinstance(schema.get("items"), dict):
+            return [_coerce(item, schema["items"]) for item in value]
+        return value
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if "null" in types and text.lower() in ("null", "~", "none"):
+        return None
+    if "integer" in types:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            return int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:
+            pass
+    if "boolean" in types and text.lower() in _BOOLEANS:
+        return _BOOLEANS[text.lower()]
+    return value
+
+
+def coerce_types(config: dict, schema: dict) -> dict:
+    """Convert string values of ``config`` to the numbers and booleans ``schema`` declares.
+
+    Snakemake reads nested ``--config`` values with YAML's base loader, so
+    ``--config "loop={max_iterations: 5}"`` arrives as ``{"max_iterations": "5"}``, which the
+    schema would reject. Strings are converted where the schema at that place asks for an
+    integer, number, boolean or null and the text parses as one; anything else is left for
+    the schema to judge (``"five"`` is still rejected, naming the key). In place; returns
+    ``config``.
+    """
+    return _coerce(config, schema)

@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -21,13 +22,27 @@ from lpsflow import config as lpsconfig  # noqa: E402
 from lpsflow.settings import Settings, labels_in_stage  # noqa: E402
 from lpsflow.importing import dft_theory, theory_label  # noqa: E402
 
+# nested --config values arrive as strings ("loop={max_iterations: 5}"): typed by the schema
+with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml") as _f:
+    lpsconfig.coerce_types(config, yaml.safe_load(_f))
 validate(config, schema="../schemas/config.schema.yaml")
+# relative input paths: the campaign folder's file, else the workflow's shipped one
+PATH_NOTES = lpsconfig.resolve_paths(config, Path.cwd(), workflow.basedir)
 try:
     lpsconfig.check(config)
     lpsconfig.check_writable("results")  # creates nothing: parsing leaves no folders
 except lpsconfig.ConfigError as err:
     raise ValueError(f"config error: {err}") from None
 if workflow.is_main_process:  # once per campaign, not in every job
+    # where the settings came from: a campaign run elsewhere, or a profile's site file
+    cli = list(workflow.config_settings.configfiles)  # profile's and command line's: last
+    files = [f for f in workflow.configfiles if f not in cli] + cli
+    order = " < ".join(str(f) for f in files)
+    print(f"lpsflow: campaign {Path.cwd()}; config files {order}", file=sys.stderr)
+    if config["dft"]["engine"] == "cp2k":
+        print(f"lpsflow: dft.command = {config['dft']['command']!r}", file=sys.stderr)
+    for note in PATH_NOTES:
+        print(f"lpsflow: {note}", file=sys.stderr)
     for warning in lpsconfig.coverage_warnings(config):
         print(f"lpsflow warning: {warning}", file=sys.stderr)
 
