@@ -35,7 +35,8 @@ except lpsconfig.ConfigError as err:
     raise ValueError(f"config error: {err}") from None
 if workflow.is_main_process:  # once per campaign, not in every job
     # where the settings came from: a campaign run elsewhere, or a profile's site file
-    cli = list(workflow.config_settings.configfiles)  # profile's and command line's: last
+    # the profile's and the command line's config files are applied last
+    cli = list(workflow.config_settings.configfiles)
     files = [f for f in workflow.configfiles if f not in cli] + cli
     order = " < ".join(str(f) for f in files)
     print(f"lpsflow: campaign {Path.cwd()}; config files {order}", file=sys.stderr)
