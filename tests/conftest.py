@@ -146,7 +146,7 @@ def tiny_campaign() -> dict:
     config["production"] = {
         "n_atoms": 32,
         "melt_steps": 300,
-        "quench_steps": 300,
+        "quench_rate": 3000,  # K/ps: 300 steps from 1200 to 300 K
         "temperatures": [800, 1000],
         "equilibration_steps": 200,
         "anneal_steps": 100,

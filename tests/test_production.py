@@ -47,7 +47,7 @@ SETTINGS = dict(
     pressure=1.0,
     devi_every=10,
     melt_steps=100,
-    quench_steps=100,
+    quench_rate=7000,  # K/ps: 100 steps from 1000 to 300 K
     anneal_steps=100,
     npt_steps=200,
     equilibration_steps=50,
@@ -55,6 +55,7 @@ SETTINGS = dict(
     dump_every=10,
     dump_all_every=50,
     seed=1,
+    extend_up_to_ps=0.0,
 )
 TYPES = ["Li", "P", "S"]
 
@@ -71,7 +72,8 @@ def run_settings(**change) -> RunSettings:
 
 def test_glass_quenched_and_annealed_at_pressure():
     text = melt_quench_input(["/m/0.pb", "/m/1.pb"], TYPES, glass_settings())
-    assert "fix             melt all nvt temp 1000 1000" in text
+    assert "fix             melt all npt temp 1000 1000 0.1 iso 1.0 1.0 1.0" in text
+    assert "run             100\nunfix           quenchlog" in text  # 700 K at 7000 K/ps
     assert "fix             quench all npt temp 1000 300 0.1 iso 1.0 1.0 1.0" in text
     assert "fix             anneal all npt temp 300 300 0.1 iso 1.0 1.0 1.0" in text
     assert text.index("anneal") < text.index("change_box") < text.index("write_dump")

@@ -33,7 +33,7 @@ def test_dft_failures_recorded_then_composition_added(tmp_path):
     config["dft"]["max_failed_fraction"] = 0.75  # crashes are random per frame: 2 of 4 happen
     config["loop"]["max_iterations"] = 1
     config["production"].update(  # the report is checked, not the production runs: shortest
-        temperatures=[1000], replicas=1, melt_steps=100, quench_steps=100, steps=500
+        temperatures=[1000], replicas=1, melt_steps=100, quench_rate=9000, steps=500
     )
     run_workflow(tmp_path, config, env=env)  # completes despite the crashes
     res = tmp_path / "results"

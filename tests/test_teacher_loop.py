@@ -41,7 +41,7 @@ def reduced_campaign() -> dict:
         temperatures=[1000],
         replicas=1,
         melt_steps=1000,
-        quench_steps=1000,
+        quench_rate=100,  # K/ps, as config/demo.yaml
         steps=10000,
         npt_steps=2000,  # 1 ps relaxes, 1 ps averaged (DP and teacher)
     )

@@ -17,13 +17,15 @@ turn LAMMPS' exit status into :func:`run_status`, and the run is untrusted.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
 from lpsflow.lammps import FS_TO_PS, header, run_lammps
-from lpsflow.settings import GlassSettings, RunSettings
+from lpsflow.settings import FitSettings, GlassSettings, RunSettings
 from lpsflow.structures import supercell_repeats
 
 THERMO = "thermo_style    custom step temp pe etotal press vol density\n"
@@ -96,9 +98,12 @@ def melt_quench_input(
     crystal: bool = False,
     npt: bool = True,
 ) -> str:
-    """Glass: melt at ``melt_temperature`` (NVT), quench linearly to ``quench_to`` at
-    ``pressure`` (NPT), anneal there (``anneal_steps``, NPT) and set the box to the volume
-    averaged over ``npt_steps`` more NPT steps; the density is a result of the model.
+    """Glass: melt at ``melt_temperature`` (``melt_steps``), quench linearly to ``quench_to``
+    at ``quench_rate`` (K/ps), anneal there (``anneal_steps``) and set the box to the volume
+    averaged over ``npt_steps`` more steps; every stage NPT at ``pressure`` (bar), so the
+    density is a result of the model. Along the quench, temperature (K), volume (A^3) and
+    density (g/cm^3), each averaged over blocks of ``devi_every`` steps, go to ``quench.dat``
+    (the model's Tg, :mod:`lpsflow.glass_transition`).
 
     Crystal (``crystal=True``): no melt; the cell is relaxed at ``quench_to`` and
     ``pressure`` (anisotropic NPT, same anneal and averaging). Writes ``glass.dump``.
@@ -121,11 +126,13 @@ def melt_quench_input(
         text += f"velocity        all create {t_end} {seed} dist gaussian mom yes rot yes\n"
     else:
         text += f"""velocity        all create {t_melt} {seed} dist gaussian mom yes rot yes
-fix             melt all nvt temp {t_melt} {t_melt} {tdamp}
+fix             melt all {ensemble(t_melt, t_melt)}
 run             {s.melt_steps}
 unfix           melt
 fix             quench all {ensemble(t_melt, t_end)}
+fix             quenchlog all ave/time 1 {every} {every} v_T v_V v_rho file quench.dat
 run             {s.quench_steps}
+unfix           quenchlog
 unfix           quench
 """
     text += f"""fix             anneal all {ensemble(t_end, t_end)}
@@ -179,8 +186,176 @@ dump_modify     li unwrap yes
 dump            all all dcd {s.dump_all_every} all.dcd
 dump_modify     all unwrap yes
 run             {s.steps}
+write_restart   {RESTART}
 """
     )
+
+
+#: restart file of a recorded run's last frame (positions, image flags, velocities, box and
+#: thermostat state): an extension continues from it
+RESTART = "final.restart"
+
+
+def extension_input(
+    models: list[str],
+    type_map: list[str],
+    settings: RunSettings,
+    temperature: float,
+    steps: int,
+    restart: str | Path,
+) -> str:
+    """Continue a recorded NVT run at ``temperature`` (K) from its restart file for ``steps``
+    more steps: same box, thermostat, dumps (``li.dcd``, ``all.dcd``, unwrapped; image flags
+    carried over, so the coordinates continue) and deviation record; the step counter
+    continues, so the first frame of each dump repeats the run's last frame. Writes a new
+    ``final.restart``."""
+    s = settings
+    dt = s.timestep_fs * FS_TO_PS
+    li = type_map.index("Li") + 1
+    text = _header(models, type_map, s.devi_every, s.timestep_fs).replace(
+        "read_data       conf.lmp\n", f"read_restart    {restart}\n"
+    )
+    return (
+        text
+        + f"""group           li type {li}
+fix             nvt all nvt temp {temperature} {temperature} {100 * dt}
+dump            li li dcd {s.dump_every} li.dcd
+dump_modify     li unwrap yes
+dump            all all dcd {s.dump_all_every} all.dcd
+dump_modify     all unwrap yes
+run             {steps}
+write_restart   {RESTART}
+"""
+    )
+
+
+def append_dcd(target: Path, extra: Path) -> int:
+    """Append the frames of ``extra`` after its first one (the repeat of ``target``'s last
+    frame) to ``target``, two DCD files of the same atoms written by LAMMPS (unit cell in every
+    frame). The byte records are copied unchanged; the frame count in the header is updated.
+    Returns the number of frames appended."""
+    import struct
+
+    from MDAnalysis.lib.formats.libdcd import DCDFile
+
+    def layout(path: Path) -> tuple[int, int, int]:
+        with DCDFile(str(path)) as f:
+            n_atoms, n_frames = f.header["natoms"], f.n_frames
+        frame = 56 + 3 * (8 + 4 * n_atoms)  # unit cell record + x, y, z records (bytes)
+        return n_atoms, n_frames, path.stat().st_size - n_frames * frame
+
+    n_atoms, n_target, head = layout(target)
+    n_extra_atoms, n_extra, extra_head = layout(extra)
+    if n_extra_atoms != n_atoms:
+        raise ValueError(f"{extra}: {n_extra_atoms} atoms, {target} has {n_atoms}")
+    frame = 56 + 3 * (8 + 4 * n_atoms)
+    with open(extra, "rb") as src:
+        src.seek(extra_head + frame)  # skip the repeated frame
+        frames = src.read()
+    with open(target, "r+b") as out:
+        out.seek(0, 2)
+        out.write(frames)
+        out.seek(8)  # NSET: after the record marker (4 bytes) and "CORD"
+        out.write(struct.pack("<i", n_target + n_extra - 1))
+    return n_extra - 1
+
+
+def append_model_devi(target: Path, extra: Path) -> None:
+    """Append the records of ``extra`` whose step is past ``target``'s last one."""
+    last = -1
+    lines = target.read_text().splitlines() if target.exists() else []
+    for line in reversed(lines):
+        if line.strip() and not line.startswith("#"):
+            last = int(float(line.split()[0]))
+            break
+    with open(target, "a") as out:
+        for line in extra.read_text().splitlines() if extra.exists() else []:
+            if line.strip() and not line.startswith("#") and int(float(line.split()[0])) > last:
+                out.write(line + "\n")
+
+
+def extension_ps(check: dict, run_ps: float, limit_ps: float, min_growth: float = 1.25) -> float:
+    """How much longer (ps) to record a run after its diffusive check
+    (:func:`lpsflow.transport.diffusive_check`): 0 when it is diffusive or ``run_ps`` has
+    reached ``limit_ps``; otherwise up to the check's ``run_needed_ps`` (at least
+    ``min_growth`` x the run, twice the run when the check gives no estimate longer than
+    the run), capped at ``limit_ps``."""
+    if check["diffusive"] or run_ps >= limit_ps:
+        return 0.0
+    needed = float(check.get("run_needed_ps", float("nan")))
+    target = needed if np.isfinite(needed) and needed > run_ps else 2.0 * run_ps
+    return float(min(max(target, min_growth * run_ps), limit_ps) - run_ps)
+
+
+def diffusive_state(li_dcd: Path, fit: FitSettings) -> tuple[dict, float]:
+    """The diffusive check of a recorded run (its Li DCD, every ``fit.dump_every`` steps)
+    and the run's length (ps), with the fit window and limits of the transport analysis."""
+    from lpsflow.transport import diffusive_check, read_dcd, tracer_msd
+
+    window = tuple(fit.fit_window)
+    tracer = tracer_msd(read_dcd(str(li_dcd)), fit.dump_every * fit.timestep_fs * FS_TO_PS, window)
+    check = diffusive_check(
+        tracer["lags_ps"], tracer["msd_A2"], tracer["D_cm2_s"], window, fit.beta_min, fit.msd_min_A2
+    )
+    return check, float(tracer["lags_ps"][-1])
+
+
+def extend_until_diffusive(
+    atoms: Atoms,
+    make_input: Callable[[int, Path], str],
+    type_map: list[str],
+    workdir: Path,
+    run: RunSettings,
+    fit: FitSettings,
+    log,
+    max_segments: int = 8,
+    **kw,
+) -> dict:
+    """Extend the recorded run in ``workdir`` (``li.dcd``, ``all.dcd``, ``model_devi.out``,
+    ``final.restart``) from its last frame while it is not diffusive and shorter than
+    ``run.extend_up_to_ps``: each segment (``make_input(steps, restart)``, run in
+    ``workdir/extend_<k>``) is as long as :func:`extension_ps` asks, and its frames are
+    appended. Returns what was done: segments, recorded ps before and after, the last
+    check's verdict and reason, and the failure of a segment that went wrong (the frames
+    before it are kept)."""
+    dt_ps = run.timestep_fs * FS_TO_PS
+    check, run_ps = diffusive_state(workdir / "li.dcd", fit)
+    out = {"recorded_ps": run_ps, "extended_ps": 0.0, "segments": 0, "extension_failed": ""}
+    for k in range(max_segments):
+        more = extension_ps(check, run_ps, run.extend_up_to_ps)
+        grid = math.lcm(run.dump_every, run.dump_all_every)  # both dumps stay on their grid
+        steps = max(int(round(more / dt_ps / grid)), 1) * grid if more > 0 else 0
+        if steps == 0:
+            break
+        log.info(
+            "not diffusive after %.3g ps (%s): extending by %d steps",
+            run_ps,
+            check["not_diffusive_reason"],
+            steps,
+        )
+        seg = workdir / f"extend_{k}"
+        code = run_guarded(
+            atoms, make_input(steps, (workdir / RESTART).resolve()), type_map, seg, **kw
+        )
+        if code != 0 or not (seg / RESTART).exists():
+            from lpsflow.exploration import lammps_error
+
+            out["extension_failed"] = lammps_error(seg) or f"LAMMPS ended with exit code {code}"
+            log.warning("extension %d went wrong: %s", k, out["extension_failed"])
+            break
+        append_dcd(workdir / "li.dcd", seg / "li.dcd")
+        append_dcd(workdir / "all.dcd", seg / "all.dcd")
+        append_model_devi(workdir / "model_devi.out", seg / "model_devi.out")
+        (seg / RESTART).replace(workdir / RESTART)
+        out["segments"] += 1
+        check, run_ps = diffusive_state(workdir / "li.dcd", fit)
+    out.update(
+        extended_ps=run_ps - out["recorded_ps"],
+        recorded_ps=run_ps,
+        diffusive=bool(check["diffusive"]),
+        not_diffusive_reason=check["not_diffusive_reason"],
+    )
+    return out
 
 
 class BoxError(RuntimeError):

@@ -180,11 +180,13 @@ class DatasetSettings(Part):
 
 @dataclass(frozen=True)
 class MemberSettings(Part):
-    """Training steps (from scratch, from previous weights) and the base seed."""
+    """Training steps (from scratch, from previous weights), the base seed and the
+    floating-point precision of the networks ("float64" or "float32")."""
 
     steps: int
     init_steps: int
     seed: int
+    precision: str = "float64"
 
 
 @dataclass(frozen=True)
@@ -251,19 +253,26 @@ class LoopSettings(Part):
 # ---- stage 6: production MD and transport ----
 @dataclass(frozen=True)
 class GlassSettings(Part):
-    """Melt-quench of the production cell: atoms, K, steps, fs, record interval, seed."""
+    """Melt-quench of the production cell: atoms, K, steps, K/ps, bar, fs, record interval
+    (steps), seed. Every stage runs at ``pressure`` (NPT): the density is a result."""
 
     n_atoms: int
     melt_temperature: float
     melt_steps: int
     quench_to: float
-    quench_steps: int
+    quench_rate: float  # K/ps of the linear quench from melt_temperature to quench_to
     pressure: float
     anneal_steps: int
     npt_steps: int
     timestep_fs: float
     devi_every: int
     seed: int
+
+    @property
+    def quench_steps(self) -> int:
+        """MD steps of the quench at ``quench_rate`` (K/ps) and ``timestep_fs``."""
+        span = max(self.melt_temperature - self.quench_to, 0.0)
+        return int(round(span / self.quench_rate / (self.timestep_fs * 1e-3)))
 
 
 @dataclass(frozen=True)
@@ -280,6 +289,7 @@ class RunSettings(Part):
     dump_all_every: int
     devi_every: int
     seed: int
+    extend_up_to_ps: float  # a non-diffusive recorded run is extended up to this (ps); 0: never
 
 
 @dataclass(frozen=True)
