@@ -7,14 +7,17 @@ from lpsflow.li_environment import (
     ENVIRONMENTS,
     S_CLASSES,
     EnvironmentOverTime,
+    analyse_dcd,
     analyse_run,
     charge_check,
     default_lags,
+    environment_report,
     frame_environment,
     li_environments,
     mobility_table,
     topology_charges,
     unit_net_charges,
+    units_table,
 )
 from lpsflow.transport import FORMAL_CHARGES, collective_conductivity
 
@@ -276,3 +279,53 @@ def test_collective_sigma_depends_on_unit_net_charges_only_through_their_motion(
     assert abs(s_el - s_top) / s_top > 0.2  # a wrong net charge of a moving unit does matter
     frozen = _unit_walk(top, mobile=False)
     assert sigma(*frozen, element) == pytest.approx(sigma(*frozen, top), rel=0.05)
+
+
+def test_analyse_dcd_of_a_run(tmp_path):
+    import json
+
+    import MDAnalysis
+
+    frames = _rattling_frames(0.15, 0.03, n=26)
+    start = frames[0]
+    path = tmp_path / "all.dcd"
+    u = MDAnalysis.Universe.empty(len(start), trajectory=True)
+    with MDAnalysis.Writer(str(path), n_atoms=len(start)) as w:
+        for k, f in enumerate(frames):
+            u.atoms.positions = f.positions + (BOX if k % 2 else 0.0)  # unwrapped, whole box
+            u.dimensions = [BOX, BOX, BOX, 90.0, 90.0, 90.0]
+            w.write(u.atoms)
+    out = analyse_dcd(
+        path, start, 0.02, 0.2, composition="A", replica=1, temperature_k=700.0, n_boot=200
+    )
+    summary = out["summary"]
+    json.dumps(summary)  # JSON-ready
+    assert summary["lags_frames"] == [1, 2, 4, 5]
+    assert summary["composition"] == "A" and summary["temperature_K"] == 700.0
+    assert len(out["series"]) == 26 and out["series"]["p_PS4"].iloc[-1] == pytest.approx(1 / 3)
+    assert summary["ordering_longest_lag"][:2] == ["PS4", "P2S7_terminal"]
+    assert summary["charges"]["first"]["element_charges_exact"]
+    assert set(out["mobility"]["lag_frames"]) == {1, 2, 4, 5}
+    # odd frames are shifted by a whole box: lag 1 sees that shift, lag 2 does not
+    lag1 = next(r for r in summary["mobility"] if r["lag_frames"] == 1)
+    lag2 = next(r for r in summary["mobility"] if r["lag_frames"] == 2)
+    assert lag1["msd_A2"] > 2 * BOX**2 > 10 * lag2["msd_A2"]
+
+
+def test_report_tables_and_figure():
+    runs = []
+    for rep, (fast, slow) in enumerate([(0.15, 0.03), (0.1, 0.02)]):
+        out = analyse_run(_rattling_frames(fast, slow, n=20), timestep_ps=0.1, lags=[2], n_boot=50)
+        out.update(composition="LPS70", replica=rep, temperature_K=800.0)
+        out["charges"] = {"first": {"element_charges_exact": True}}
+        runs.append(out)
+    runs[1]["units_changed"], runs[1]["unit_change"] = True, 0.25
+    report = environment_report(mobility_table(runs), units_table(runs))
+    assert report["changed"] == ["LPS70 replica 1 at 800 K (largest P-fraction change 0.25)"]
+    assert set(report["mobility"]["environment"]) >= {"PS4", "P2S7_terminal"}
+    assert (report["mobility"]["n_li"] > 0).all()
+    assert list(report["units"]["first_P2S7"]) == pytest.approx([2 / 3, 2 / 3])
+    assert report["units"]["element_charges_exact"].all()
+    from lpsflow.report import figure_png
+
+    assert figure_png(report["figure"]).startswith("data:image/png;base64,")

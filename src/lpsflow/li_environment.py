@@ -76,6 +76,7 @@ Units: angstrom, ps, cm^2/s, e.
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Iterable, Sequence
 
@@ -85,7 +86,8 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 
 from lpsflow.anions import P_UNIT_TYPES, _components, bond_graph, classify_phosphorus
-from lpsflow.glass_structure import LI_S_CUTOFF, UNIT_CHANGE_LIMIT
+from lpsflow.glass_structure import LI_S_CUTOFF, UNIT_CHANGE_LIMIT, read_dcd_frames
+from lpsflow.transport import FORMAL_CHARGES
 
 #: classes of S by the unit its P belongs to (see module docstring)
 S_CLASSES = (
@@ -392,6 +394,54 @@ def analyse_run(frames: Iterable[Atoms], timestep_ps: float, lags: Sequence[int]
     return acc.results()
 
 
+def analyse_dcd(
+    path: str,
+    start: Atoms,
+    timestep_ps: float,
+    longest_lag_fraction: float,
+    *,
+    composition: str,
+    replica: int,
+    temperature_k: float,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """One production run's all-atom DCD (``start``: the run's start structure, which gives the
+    elements in atom order; frames every ``timestep_ps``): environment results with lags from
+    :func:`default_lags` up to ``longest_lag_fraction`` of the run, and :func:`charge_check`
+    of the first and last frame. Returns ``summary`` (JSON-ready, the run's keys included),
+    ``series`` (unit fractions per frame) and ``mobility`` (per environment and lag) tables.
+    """
+    from MDAnalysis.coordinates.DCD import DCDReader  # the reader layer's library
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        reader = DCDReader(str(path))
+        n_frames = reader.n_frames
+        reader.close()
+    acc = EnvironmentOverTime(
+        timestep_ps, default_lags(n_frames, longest_lag_fraction), n_boot=n_boot, seed=seed
+    )
+    first = last = None
+    for atoms in read_dcd_frames(path, start):
+        acc.add(atoms)
+        first = atoms if first is None else first
+        last = atoms
+    out = acc.results()
+    series = out.pop("series")
+    summary = {
+        "composition": composition,
+        "replica": int(replica),
+        "temperature_K": float(temperature_k),
+        **out,
+        "charges": {
+            "first": charge_check(first, FORMAL_CHARGES),
+            "last": charge_check(last, FORMAL_CHARGES),
+        },
+    }
+    return {"summary": summary, "series": series, "mobility": pd.DataFrame(out["mobility"])}
+
+
 # ---------------------------------------------------------------------------- charges
 def topology_charges(atoms: Atoms) -> np.ndarray:
     """Formal oxidation numbers (e) per atom from the bond graph: Li +1, halide -1,
@@ -509,3 +559,47 @@ def units_table(runs: Sequence[dict]) -> pd.DataFrame:
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def environment_report(mobility: pd.DataFrame, units: pd.DataFrame) -> dict:
+    """What the report shows from :func:`mobility_table` and :func:`units_table` outputs:
+    ``mobility`` (per run and environment that held Li: D_eff with its 95 % interval at the
+    run's longest lag, time fraction, residence time, bootstrap P(faster than PS4)),
+    ``units`` (P fractions first and last third), ``changed`` (runs whose units changed, as
+    text) and ``figure`` (matplotlib Figure of D_eff per environment, or None)."""
+    from matplotlib.figure import Figure  # object API: no pyplot state, no backend choice
+
+    mob = mobility[mobility["n_li"] > 0].copy() if len(mobility) else mobility
+    changed = [
+        f"{r.composition} replica {r.replica} at {r.temperature_K:g} K"
+        f" (largest P-fraction change {r.unit_change:.2f})"
+        for r in units.itertuples()
+        if r.units_changed
+    ]
+    figure = None
+    if len(mob):
+        envs = [e for e in ENVIRONMENTS if e in set(mob["environment"])]
+        figure = Figure(figsize=(7.5, 4))
+        ax = figure.add_subplot()
+        runs = list(mob.groupby(["composition", "temperature_K", "replica"]))
+        for k, ((comp, temp, rep), df) in enumerate(runs):
+            x = np.array([envs.index(e) for e in df["environment"]]) + 0.8 * (
+                k / max(len(runs), 1) - 0.4
+            )
+            y = df["D_eff_cm2_s"].to_numpy()
+            err = [y - df["D_eff_lo_cm2_s"].to_numpy(), df["D_eff_hi_cm2_s"].to_numpy() - y]
+            ax.errorbar(x, y, yerr=err, fmt="o", ms=3, capsize=2, label=f"{comp} r{rep} {temp:g} K")
+        ax.set_xticks(range(len(envs)), envs, rotation=30, ha="right")
+        ax.set_yscale("log")
+        ax.set(
+            ylabel="D_eff (cm²/s)",
+            title="Li displacement per start environment (longest lag; 95 % bootstrap over Li)",
+        )
+        ax.legend(fontsize=6, ncol=2)
+    cols = [c for c in mobility.columns if c not in ("lag_ps",)]
+    return {
+        "mobility": mob[cols] if len(mob) else mob,
+        "units": units,
+        "changed": changed,
+        "figure": figure,
+    }
