@@ -329,3 +329,28 @@ def test_report_tables_and_figure():
     from lpsflow.report import figure_png
 
     assert figure_png(report["figure"]).startswith("data:image/png;base64,")
+
+
+def test_report_section_renders(tmp_path):
+    from importlib.resources import files
+
+    from jinja2 import Environment
+
+    from lpsflow.report import environment_section
+
+    out = analyse_run(_rattling_frames(0.15, 0.03, n=20), timestep_ps=0.1, lags=[2], n_boot=50)
+    out.update(composition="LPS70", replica=0, temperature_K=800.0, units_changed=True)
+    out["charges"] = {"first": {"element_charges_exact": True}}
+    mobility_table([out]).to_csv(tmp_path / "m.csv", index=False)
+    units_table([out]).to_csv(tmp_path / "u.csv", index=False)
+    assert environment_section({}) is None  # a workflow without the tables: no section
+    inp = {"environment_mobility": tmp_path / "m.csv", "environment_units": tmp_path / "u.csv"}
+    section = environment_section(inp)
+    text = (files("lpsflow") / "templates" / "report.html.j2").read_text()
+    part = text[text.index("{% if environment %}") : text.index('<h2 id="teacher">')]
+    html = (
+        Environment().from_string(part.rsplit("{% if teacher %}", 1)[0]).render(environment=section)
+    )
+    assert "Li environments and unit stability" in html
+    assert "The anion units changed during: LPS70 replica 0 at 800 K" in html
+    assert section["fig"].startswith("data:image/png")

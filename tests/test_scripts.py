@@ -38,6 +38,7 @@ LIBRARY = [
     "evaluation",
     "exploration",
     "glass_structure",
+    "li_environment",
     "importing",
     "labeling",
     "lammps",

@@ -1,7 +1,13 @@
 """The campaign report: one self-contained HTML page (figures embedded as PNG, no network).
 
 Figures are drawn with matplotlib (Agg) and embedded as base64; the page comes from the
-Jinja2 template ``templates/report.html.j2``; tables are pandas' HTML.
+Jinja2 template ``templates/report.html.j2``; tables are pandas' HTML, each in a
+``div.table-wrap`` that keeps it within the page (headers wrap; a table still wider scrolls
+inside its box). Error bars of positive quantities are log-normal 95 % intervals
+(:func:`lpsflow.transport.positive_errorbars`), those of fractions are clipped to [0, 1]
+(:func:`lpsflow.transport.fraction_errorbars`). :func:`report_problems` checks the rendered
+page: no interval of a positive quantity below zero, fractions within [0, 1], a run needed
+longer than every run called not diffusive, every table wrapped.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import base64
 import hashlib
 import io
 import json
+import re
+from html.parser import HTMLParser
 from importlib import metadata
 from pathlib import Path
 
@@ -21,6 +29,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
+from lpsflow.li_environment import environment_report  # noqa: E402
+from lpsflow.teacher import pooled_ratio  # noqa: E402
+from lpsflow.transport import Z95, fraction_errorbars, positive_errorbars  # noqa: E402
+
 
 def figure_png(fig) -> str:
     """A matplotlib figure as a data URI (and closed)."""
@@ -31,11 +43,13 @@ def figure_png(fig) -> str:
 
 
 def table_html(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    """``df`` as an HTML table inside a ``div.table-wrap`` (kept within the page width)."""
     if df is None or df.empty:
         return "<p class='muted'>none</p>"
-    return df.to_html(
+    table = df.to_html(
         index=False, classes="table", float_format=floatfmt.format, na_rep="–", border=0
     )
+    return f'<div class="table-wrap">{table}</div>'
 
 
 def experimental_references() -> pd.DataFrame:
@@ -283,6 +297,10 @@ REFERENCE_LABELS = {
 def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> str:
     """Tracer (circles) and collective (squares) sigma per composition; open: not fitted.
 
+    With a model Tg (``regime`` column), points above it (the melt) are triangles with their
+    own dotted fit over their own temperatures, the glass fit (dashed, extrapolated to 298 K)
+    uses the points below it, and a vertical line marks Tg; the two laws are never joined.
+    Error bars: log-normal 95 % intervals (never below zero).
     ``exp`` holds only references of a simulated composition's Li2S fraction
     (:func:`select_references`), drawn at their temperature (298 K when given as room
     temperature): glass references as filled black stars (glass vs glass), glass-ceramic
@@ -290,35 +308,71 @@ def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> 
     """
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     fitted_col = cond["fitted"] if "fitted" in cond else pd.Series(True, index=cond.index)
+    regime_col = cond["regime"] if "regime" in cond else pd.Series("unknown", index=cond.index)
     for comp, g in cond.groupby("composition"):
         fitted = fitted_col.loc[g.index].astype(bool)
+        melt = regime_col.loc[g.index] == "above_tg"
         ok = g["sigma_S_cm"] > 0
         x = 1000.0 / g["temperature_K"]
+        sel = ok & fitted & ~melt
         line = ax.errorbar(
-            x[ok & fitted],
-            g.loc[ok & fitted, "sigma_S_cm"],
-            yerr=g.loc[ok & fitted, "sigma_err_S_cm"],
+            x[sel],
+            g.loc[sel, "sigma_S_cm"],
+            yerr=positive_errorbars(g.loc[sel, "sigma_S_cm"], g.loc[sel, "sigma_err_S_cm"], Z95),
             fmt="o",
-            label=f"{comp} tracer",
+            label=f"{comp} tracer" + (" (below Tg)" if melt.any() else ""),
         )
         color = line[0].get_color()
+        sel = ok & fitted & melt
+        if sel.any():
+            ax.errorbar(
+                x[sel],
+                g.loc[sel, "sigma_S_cm"],
+                yerr=positive_errorbars(
+                    g.loc[sel, "sigma_S_cm"], g.loc[sel, "sigma_err_S_cm"], Z95
+                ),
+                fmt="^",
+                color=color,
+                label=f"{comp} tracer, above Tg (melt)",
+            )
         ax.plot(x[ok & ~fitted], g.loc[ok & ~fitted, "sigma_S_cm"], "o", mfc="none", color=color)
         if "sigma_collective_S_cm" in g:
-            okc = g["sigma_collective_S_cm"] > 0
-            ax.errorbar(
-                x[okc & fitted],
-                g.loc[okc & fitted, "sigma_collective_S_cm"],
-                yerr=g.loc[okc & fitted, "sigma_collective_err_S_cm"],
-                fmt="s",
-                color=color,
-                alpha=0.6,
-                label=f"{comp} collective",
-            )
+            okc = (g["sigma_collective_S_cm"] > 0) & fitted
+            for part, marker, label in (
+                (~melt, "s", "collective"),
+                (melt, "v", "collective, melt"),
+            ):
+                sel = okc & part
+                if not sel.any():
+                    continue
+                ax.errorbar(
+                    x[sel],
+                    g.loc[sel, "sigma_collective_S_cm"],
+                    yerr=positive_errorbars(
+                        g.loc[sel, "sigma_collective_S_cm"],
+                        g.loc[sel, "sigma_collective_err_S_cm"],
+                        Z95,
+                    ),
+                    fmt=marker,
+                    color=color,
+                    alpha=0.6,
+                    label=f"{comp} {label}",
+                )
         fit = arr[arr["composition"] == comp]
-        if not fit.empty and "slope" in fit and np.isfinite(fit["slope"].iloc[0]):
-            t = np.linspace(298.15, g["temperature_K"].max(), 50)
-            s = np.exp(fit["intercept"].iloc[0] + fit["slope"].iloc[0] / t) / t
-            ax.plot(1000.0 / t, s, "--", color=color)
+        if fit.empty:
+            continue
+        fit = fit.iloc[0]
+        glass_t = g.loc[~melt, "temperature_K"]
+        if np.isfinite(fit.get("slope", np.nan)) and len(glass_t):
+            t = np.linspace(298.15, glass_t.max(), 50)
+            ax.plot(1000.0 / t, np.exp(fit["intercept"] + fit["slope"] / t) / t, "--", color=color)
+        melt_t = g.loc[melt & fitted, "temperature_K"]
+        if np.isfinite(fit.get("melt_slope", np.nan)) and len(melt_t):
+            t = np.linspace(melt_t.min(), melt_t.max(), 20)
+            s = np.exp(fit["melt_intercept"] + fit["melt_slope"] / t) / t
+            ax.plot(1000.0 / t, s, ":", color=color)
+        if np.isfinite(fit.get("tg_K", np.nan)):
+            ax.axvline(1000.0 / fit["tg_K"], color=color, lw=0.8, ls="-.", label=f"{comp} model Tg")
     drawn = set()
     for _, ref in exp.iterrows():
         state = ref.get("state", "glass")
@@ -339,7 +393,7 @@ def plot_arrhenius(cond: pd.DataFrame, arr: pd.DataFrame, exp: pd.DataFrame) -> 
         yscale="log",
         xlabel="1000 / T (1/K)",
         ylabel="σ (S/cm)",
-        title="Arrhenius plot (open: not fitted); experiments of the same Li2S fraction only",
+        title="Arrhenius plot (open: not fitted; 95 % bars); experiments of the same x only",
     )
     ax.legend(fontsize=7)
     return figure_png(fig)
@@ -351,6 +405,21 @@ def _optional(inp, key: str):
         return inp[key]
     except (KeyError, AttributeError, IndexError, TypeError):
         return None
+
+
+# ---- Li environments (lpsflow.li_environment, issue 23) ----
+def environment_section(inp) -> dict | None:
+    """Mobility per Li environment and unit stability over the runs, or None without them."""
+    mobility, units = _optional(inp, "environment_mobility"), _optional(inp, "environment_units")
+    if mobility is None or units is None:
+        return None
+    rep = environment_report(pd.read_csv(mobility), pd.read_csv(units))
+    return {
+        "mobility": table_html(rep["mobility"]),
+        "units": table_html(rep["units"]),
+        "changed": rep["changed"],
+        "fig": figure_png(rep["figure"]) if rep["figure"] is not None else None,
+    }
 
 
 def plot_teacher_rdfs(dp: dict, teacher: dict) -> str:
@@ -477,17 +546,17 @@ def plot_run_rdfs(runs: list[dict]) -> str:
 
 
 def plot_teacher_arrhenius(table: pd.DataFrame) -> str:
-    """sigma (S/cm) of teacher (open) and DP (filled) with 95 % error bars, against 1000/T."""
+    """sigma (S/cm) of teacher (open) and DP (filled) with log-normal 95 % error bars (never
+    below zero), against 1000/T."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for comp, g in table.groupby("composition"):
         x = 1000.0 / g["temperature_K"]
-        line = ax.errorbar(
-            x, g["sigma_S_cm_dp"], yerr=1.96 * g["sigma_err_S_cm_dp"], fmt="o", label=f"{comp} DP"
-        )
+        dp_err = positive_errorbars(g["sigma_S_cm_dp"], g["sigma_err_S_cm_dp"], Z95)
+        line = ax.errorbar(x, g["sigma_S_cm_dp"], yerr=dp_err, fmt="o", label=f"{comp} DP")
         ax.errorbar(
             x * 1.003,
             g["sigma_S_cm_teacher"],
-            yerr=1.96 * g["sigma_err_S_cm_teacher"],
+            yerr=positive_errorbars(g["sigma_S_cm_teacher"], g["sigma_err_S_cm_teacher"], Z95),
             fmt="s",
             mfc="none",
             color=line[0].get_color(),
@@ -589,14 +658,22 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
         "D_cm2_s_dp",
         "D_err_cm2_s_dp",
         "D_agrees",
+        "D_ratio",
+        "D_ratio_lo95",
+        "D_ratio_hi95",
         "sigma_S_cm_teacher",
         "sigma_err_S_cm_teacher",
         "sigma_S_cm_dp",
         "sigma_err_S_cm_dp",
         "sigma_halfwidth95",
         "sigma_agrees",
+        "sigma_ratio",
+        "sigma_ratio_lo95",
+        "sigma_ratio_hi95",
         "volume_ratio",
     ]
+    bias = pooled_ratio(table)  # DP / teacher over all points (t-interval of the mean ln ratio)
+    pooled = {r["quantity"]: r for r in bias.to_dict("records")}
     n_agree = int(table["sigma_agrees"].sum())
     ratio = table["volume_ratio"] if "volume_ratio" in table else pd.Series(dtype=float)
     far = ratio[(ratio - 1).abs() > 0.05]
@@ -611,6 +688,8 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
         "test_frames": int(test["frames"].max()) if test is not None and len(test) else 0,
         "model": config["dft"].get("physics", config["dft"]).get("model", ""),  # science()
         "table": table_html(table[[c for c in show if c in table]]),
+        "bias": table_html(bias),
+        "pooled": pooled,
         "all_agree": bool(len(table) and table["D_agrees"].all() and table["sigma_agrees"].all()),
         "n_agree": n_agree,
         "n_agree_d": int(table["D_agrees"].sum()),
@@ -631,7 +710,8 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
 
 def plot_structure_property(cond: pd.DataFrame, runs: list[dict], xs: dict) -> str:
     """sigma and D against x and against the run-averaged PS4 fraction of P, one series per
-    temperature; error bars: sigma and D standard errors, the PS4 fraction's spread."""
+    temperature; error bars: sigma and D standard errors (log-normal, never below zero), the
+    PS4 fraction's spread over the run's frames clipped to [0, 1]."""
     ps4 = {(r["composition"], float(r["temperature_K"])): r for r in runs}
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     for temp, g in cond.groupby("temperature_K"):
@@ -645,14 +725,15 @@ def plot_structure_property(cond: pd.DataFrame, runs: list[dict], xs: dict) -> s
             (("sigma_S_cm", "sigma_err_S_cm"), ("D_cm2_s", "D_err_cm2_s"))
         ):
             ok = g[q] > 0
+            yerr = positive_errorbars(g.loc[ok, q], g.loc[ok, err])  # 1 s.e., never below 0
             axes[row, 0].errorbar(
-                g.loc[ok, "x"], g.loc[ok, q], yerr=g.loc[ok, err], fmt="o-", label=f"{temp:g} K"
+                g.loc[ok, "x"], g.loc[ok, q], yerr=yerr, fmt="o-", label=f"{temp:g} K"
             )
             axes[row, 1].errorbar(
                 g.loc[ok, "ps4"],
                 g.loc[ok, q],
-                xerr=g.loc[ok, "ps4_err"],
-                yerr=g.loc[ok, err],
+                xerr=fraction_errorbars(g.loc[ok, "ps4"], g.loc[ok, "ps4_err"]),  # in [0, 1]
+                yerr=yerr,
                 fmt="o",
                 label=f"{temp:g} K",
             )
@@ -758,11 +839,14 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     cond_cols = [
         "composition",
         "temperature_K",
+        "regime",
         "replicas",
         "usable_replicas",
         "fitted",
         "D_cm2_s",
         "D_err_cm2_s",
+        "D_lo95",
+        "D_hi95",
         "sigma_S_cm",
         "sigma_err_S_cm",
         "sigma_lo95",
@@ -782,15 +866,21 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "composition",
         "replica",
         "temperature_K",
+        "regime",
         "run_ps",
         "beta",
         "msd_window_end_A2",
         "diffusive",
+        "run_needed_ps",
         "untrusted",
         "D_cm2_s",
         "D_err_cm2_s",
+        "D_lo95",
+        "D_hi95",
         "D_boot_err_cm2_s",
         "sigma_S_cm",
+        "sigma_lo95",
+        "sigma_hi95",
         "sigma_collective_S_cm",
         "haven_ratio",
     ]
@@ -803,11 +893,14 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "not_diffusive_reason",
         "run_needed_ps",
         "run_factor",
+        "run_needed_basis",
     ]
     arr_cols = [
         c
         for c in [
             "composition",
+            "tg_K",
+            "tg_err_K",
             "fitted_T_K",
             "left_out_T_K",
             "Ea_eV",
@@ -824,6 +917,24 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         ]
         if c in arr
     ]
+    melt_cols = [
+        c
+        for c in [
+            "composition",
+            "tg_K",
+            "melt_fitted_T_K",
+            "melt_Ea_eV",
+            "melt_Ea_lo_eV",
+            "melt_Ea_hi_eV",
+            "melt_n_points",
+            "melt_chi2_red",
+            "collective_melt_Ea_eV",
+            "melt_note",
+        ]
+        if c in arr
+    ]
+    tg_known = "tg_K" in arr and bool(np.isfinite(arr["tg_K"].astype(float)).any())
+    tg_cols = [c for c in ("composition", "tg_K", "tg_err_K", "tg_method") if c in arr]
     comps = pd.DataFrame(config["compositions"])
     theory = theory_table(inp["theory"]) if "theory" in inp.keys() else None
     densities = [json.loads(Path(p).read_text()) for p in inp.get("densities", [])]
@@ -878,8 +989,13 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "fig_arrhenius": plot_arrhenius(cond, arr, same_x),
         "conductivity": table_html(cond[[c for c in cond_cols if c in cond]]),
         "transport_runs": table_html(runs[[c for c in run_cols if c in runs]]),
-        "not_diffusive": table_html(slow[slow_cols]) if len(slow) else None,
+        "not_diffusive": table_html(slow[[c for c in slow_cols if c in slow]])
+        if len(slow)
+        else None,
         "arrhenius": table_html(arr[arr_cols]),
+        "tg_known": tg_known,
+        "tg_table": table_html(arr[tg_cols]) if tg_known else None,
+        "melt": table_html(arr[melt_cols]) if tg_known and "melt_Ea_eV" in arr else None,
         "experimental": table_html(exp),
         "comparable_experiments": table_html(experiment_comparison(same_x, arr)),
         "n_glass_references": len(comparable),
@@ -897,4 +1013,109 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         else None,
         "production": config["production"],
         "teacher": teacher_section(inp, structures, arr, config),
+        "environment": environment_section(inp),
     }
+
+
+# ---------------------------------------------------------------------------------- self-check
+#: columns of positive quantities (D, sigma, ratios of them, the Haven ratio) whose interval
+#: bounds must not be negative; a bound is a column with lo/hi in its name
+POSITIVE_QUANTITY = re.compile(r"^(D_|sigma|collective_sigma|pooled_ratio|haven_ratio)")
+INTERVAL_BOUND = re.compile(r"(^|_)(lo|hi)(95)?(_|$)")
+#: columns that hold fractions (within [0, 1])
+FRACTION = re.compile(
+    r"(fraction|^P in |^S bridging$|^S free$|^accurate_ratio$|^candidate_ratio$|^failed_ratio$)"
+)
+
+
+class _Tables(HTMLParser):
+    """Tables of a page as (header, rows of cell text, wrapped in div.table-wrap)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict] = []
+        self._divs: list[bool] = []  # open divs: is it a table-wrap
+        self._table: dict | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._header = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div":
+            self._divs.append("table-wrap" in (attrs.get("class") or "").split())
+        elif tag == "table":
+            self._table = {"header": [], "rows": [], "wrapped": any(self._divs)}
+        elif tag == "tr" and self._table is not None:
+            self._row, self._header = [], False
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+            self._header = self._header or tag == "th"
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self._divs:
+            self._divs.pop()
+        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table is not None:
+            if self._header and not self._table["header"]:
+                self._table["header"] = self._row
+            elif self._row:
+                self._table["rows"].append(self._row)
+            self._row = None
+        elif tag == "table" and self._table is not None:
+            self.tables.append(self._table)
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text.replace("−", "-"))
+    except ValueError:
+        return float("nan")
+
+
+def report_problems(html: str) -> list[str]:
+    """What the rendered report gets wrong about itself (empty when nothing).
+
+    Checks every table of ``html``: no bound of an interval of a positive quantity (columns
+    :data:`POSITIVE_QUANTITY` with lo/hi in the name) below zero; every fraction (columns
+    :data:`FRACTION`) within [0, 1]; ``run_needed_ps`` > ``run_ps`` in every row of a run
+    called not diffusive (``diffusive`` False, or a ``not_diffusive_reason``); every table
+    inside a ``div.table-wrap`` (so that a table wider than the page reflows or scrolls in its
+    box instead of widening the page).
+    """
+    parser = _Tables()
+    parser.feed(html)
+    problems = []
+    for i, table in enumerate(parser.tables):
+        header = table["header"]
+        name = f"table {i + 1} ({', '.join(header[:3])}...)"
+        if not table["wrapped"]:
+            problems.append(f"{name}: not in a div.table-wrap (would widen the page)")
+        for row in table["rows"]:
+            if len(row) != len(header):
+                continue
+            cells = dict(zip(header, row, strict=True))
+            for col, text in cells.items():
+                value = _number(text)
+                if not np.isfinite(value):
+                    continue
+                if POSITIVE_QUANTITY.search(col) and INTERVAL_BOUND.search(col) and value < 0:
+                    problems.append(f"{name}: {col} = {text} < 0 (interval of a positive value)")
+                if FRACTION.search(col) and not 0 <= value <= 1:
+                    problems.append(f"{name}: fraction {col} = {text} outside [0, 1]")
+            slow = cells.get("diffusive") == "False" or bool(cells.get("not_diffusive_reason"))
+            if slow and "run_ps" in cells and "run_needed_ps" in cells:
+                run, needed = _number(cells["run_ps"]), _number(cells["run_needed_ps"])
+                if not needed > run:
+                    problems.append(
+                        f"{name}: run called not diffusive with run_needed_ps "
+                        f"{cells['run_needed_ps']} not above run_ps {cells['run_ps']}"
+                    )
+    return problems

@@ -19,6 +19,8 @@ rule parity_data:
 rule make_report:
     input:
         unpack(report_inputs),
+        environment_mobility=rules.summarize_environment.output.mobility,
+        environment_units=rules.summarize_environment.output.units,
     output:
         html="results/report.html",
     log:
