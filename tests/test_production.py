@@ -9,14 +9,18 @@ from lpsflow.amorphous import density, pack
 from lpsflow.exploration import read_trajectory
 from lpsflow.glass_structure import analyse_run, read_dcd_frames
 from lpsflow.production import (
+    append_model_devi,
     ensemble_models,
+    extend_until_diffusive,
+    extension_input,
+    extension_ps,
     melt_quench_input,
     npt_summary,
     run_guarded,
     run_npt_or_fallback,
     transport_input,
 )
-from lpsflow.settings import GlassSettings, RunSettings
+from lpsflow.settings import FitSettings, GlassSettings, RunSettings
 from lpsflow.stoichiometry import solve
 
 
@@ -171,3 +175,81 @@ def test_crystal_relaxed_then_melting_is_seen(tmp_path):
     run_guarded(relaxed, text, TYPES, tmp_path / "hot", threads=1)
     molten = analyse_run(read_dcd_frames(tmp_path / "hot" / "all.dcd", relaxed))
     assert molten["framework_flowed"], molten["p_rms_displacement_A"]
+
+
+def test_extension_asks_for_the_run_needed_up_to_the_limit():
+    short = {"diffusive": False, "run_needed_ps": 50.0}
+    assert extension_ps(short, 10.0, 100.0) == pytest.approx(40.0)
+    assert extension_ps(short, 10.0, 30.0) == pytest.approx(20.0)  # capped at the limit
+    assert extension_ps({"diffusive": False, "run_needed_ps": 10.0}, 10.0, 100.0) == 10.0
+    assert extension_ps({"diffusive": False, "run_needed_ps": 11.0}, 10.0, 100.0) == 2.5
+    assert extension_ps({"diffusive": True, "run_needed_ps": 50.0}, 10.0, 100.0) == 0.0
+    assert extension_ps(short, 10.0, 10.0) == 0.0  # limit reached (0 disables)
+
+
+def test_model_devi_of_an_extension_appended_after_the_last_step(tmp_path):
+    (tmp_path / "a.out").write_text("#  step max_devi_f\n0 0.1\n200 0.2\n")
+    (tmp_path / "b.out").write_text("#  step max_devi_f\n200 0.2\n300 0.3\n400 0.4\n")
+    append_model_devi(tmp_path / "a.out", tmp_path / "b.out")
+    assert np.loadtxt(tmp_path / "a.out")[:, 0].tolist() == [0, 200, 300, 400]
+
+
+def _recorded_run(tmp_path, run):
+    """A recorded NVT run (Lennard-Jones stand-in, real LAMMPS) of a 32-atom cell at 300 K."""
+    atoms = pack(solve(0.75, 32), 1.9, seed=0)
+    text = _stand_in(transport_input(["m.pb"], TYPES, run, 300))
+    assert run_guarded(atoms, text, TYPES, tmp_path, threads=1) == 0
+    return atoms
+
+
+def _fit(**change) -> FitSettings:
+    base = dict(dump_every=10, dump_all_every=50, timestep_fs=1.0, fit_window=[0.05, 0.2])
+    base.update(n_blocks=1, beta_min=0.9, msd_min_A2=6.0, haven_ratio=1.0, trust_hi=10.0)
+    return FitSettings.pick({**base, **change})
+
+
+@pytest.mark.slow
+def test_non_diffusive_run_is_extended_from_its_last_frame_then_fitted(tmp_path):
+    """Real LAMMPS: a run that is not diffusive (MSD limit out of reach) is continued from its
+    restart up to extend_up_to_ps; the DCDs grow without a jump at the join and the transport
+    analysis reads the whole run."""
+    import logging
+
+    from lpsflow.transport import analyze_run, read_dcd
+
+    run = run_settings(npt_steps=0, extend_up_to_ps=0.6)
+    atoms = _recorded_run(tmp_path, run)
+    before = read_dcd(str(tmp_path / "li.dcd"))
+    fit = _fit(msd_min_A2=1e6)  # never diffusive
+
+    def make_input(steps, restart):
+        return _stand_in(extension_input(["m.pb"], TYPES, run, 300, steps, restart))
+
+    done = extend_until_diffusive(
+        atoms, make_input, TYPES, tmp_path, run, fit, logging.getLogger("t"), threads=1
+    )
+    assert done["segments"] == 1 and not done["diffusive"] and not done["extension_failed"]
+    assert done["recorded_ps"] == pytest.approx(0.6) and done["extended_ps"] == pytest.approx(0.4)
+    li = read_dcd(str(tmp_path / "li.dcd"))
+    assert len(li) == 600 // 10 + 1 and np.array_equal(li[: len(before)], before)
+    steps = np.linalg.norm(np.diff(li, axis=0), axis=2)  # A per 10 fs, unwrapped
+    join = steps[len(before) - 1]
+    assert join.max() < 3 * np.percentile(steps, 99) and join.max() < 2.0  # no jump, no wrap
+    assert len(read_dcd(str(tmp_path / "all.dcd"))) == 600 // 50 + 1
+    summary, _ = analyze_run(
+        str(tmp_path / "li.dcd"), atoms.get_chemical_symbols(), atoms.get_volume(), 300, 0.01
+    )
+    assert summary["run_ps"] == pytest.approx(0.6)
+
+
+@pytest.mark.slow
+def test_diffusive_run_is_not_extended(tmp_path):
+    import logging
+
+    run = run_settings(npt_steps=0, extend_up_to_ps=0.6)
+    atoms = _recorded_run(tmp_path, run)
+    fit = _fit(beta_min=1e-3, msd_min_A2=0.0)  # any motion counts as diffusive
+    done = extend_until_diffusive(
+        atoms, lambda s, r: "", TYPES, tmp_path, run, fit, logging.getLogger("t"), threads=1
+    )
+    assert done["segments"] == 0 and done["extended_ps"] == 0.0 and done["diffusive"]

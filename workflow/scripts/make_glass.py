@@ -72,6 +72,7 @@ state = {
     "composition": snakemake.wildcards.comp,
     "replica": replica,
     "kind": "crystal" if crystal else "glass",
+    "quench_rate_K_ps": None if crystal else settings.quench_rate,
     "temperature_K": settings.quench_to,
     "pressure_bar": settings.pressure,
     "start_density_g_cm3": density(cell),
@@ -88,3 +89,5 @@ glass.info.update(
 )
 write(snakemake.output.glass, glass, format="extxyz")
 json.dump(state, open(snakemake.output.density, "w"), indent=1)
+if not Path(snakemake.output.quench).exists():  # a crystal (no quench) or a run that died
+    Path(snakemake.output.quench).touch()

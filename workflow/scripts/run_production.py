@@ -1,4 +1,5 @@
-"""Adapter: one transport run of a glass replica: NPT, NVT at the mean box, recorded NVT
+"""Adapter: one transport run of a glass replica: NPT, NVT at the mean box, recorded NVT,
+extended from its last frame while not diffusive up to production.extend_up_to_ps
 (lpsflow.production).
 
 A run that goes wrong is not an error: run_status.json says what happened, the Li positions
@@ -15,12 +16,14 @@ from ase.io import read
 from lpsflow.joblog import to_file
 from lpsflow.production import (
     ensemble_models,
+    extend_until_diffusive,
+    extension_input,
     npt_summary,
     run_npt_or_fallback,
     run_status,
     transport_input,
 )
-from lpsflow.settings import RunSettings, Settings
+from lpsflow.settings import FitSettings, RunSettings, Settings
 
 log = to_file(snakemake.log[0])
 command = Settings.from_config(snakemake.config).explore.command  # LAMMPS: execution
@@ -50,6 +53,25 @@ npt_failed, code = run_npt_or_fallback(
     command=command,
 )
 status = run_status(workdir, code)
+if status["status"] == "ok" and not npt_failed and run.extend_up_to_ps > 0:
+    # not diffusive: continue from the last frame up to production.extend_up_to_ps
+    extension = extend_until_diffusive(
+        glass,
+        lambda steps, restart: extension_input(
+            models, p.type_map, run, temperature, steps, restart
+        ),
+        p.type_map,
+        workdir,
+        run,
+        FitSettings.from_params(p.fit),
+        log,
+        threads=snakemake.threads,
+        command=command,
+    )
+    log.info("extension: %s", extension)
+    status["extension"] = extension
+    if extension["extension_failed"]:
+        status.update(status="failed", reason=f"extension: {extension['extension_failed']}")
 if npt_failed:  # NVT at the glass volume instead: the run is untrusted
     status.update(status="failed", reason="; ".join(filter(None, [status["reason"], npt_failed])))
 if status["status"] != "ok":
