@@ -13,6 +13,7 @@ from lpsflow.teacher import (
     compare,
     errors_on_test_set,
     lammps_speed,
+    pooled_ratio,
     read_test_set,
     run_teacher_md,
     spaced_blocks,
@@ -71,6 +72,41 @@ def test_compare_uses_combined_95_interval():
     assert "volume_ratio" not in out  # no volumes given
     dp["volume_A3"], teacher["volume_A3"] = [1340.0, 1200.0], [1000.0, 1000.0]
     assert compare(dp, teacher)["volume_ratio"].tolist() == pytest.approx([1.34, 1.2])
+
+
+def test_pooled_ratio_recovers_a_known_bias():
+    """Six points with DP = 0.8 x teacher and 10 % noise on each: the pooled ratio's
+    interval holds 0.8 and lies below 1 (each point alone agrees within its own interval)."""
+    rng = np.random.default_rng(0)
+    temps = [600.0, 700.0, 800.0, 900.0, 1000.0, 1100.0]
+    d_t = 1e-5 * np.exp(-2000 / np.array(temps))
+    teacher = pd.DataFrame(
+        {
+            "composition": "A",
+            "temperature_K": temps,
+            "D_cm2_s": d_t,
+            "D_err_cm2_s": 0.15 * d_t,
+            "sigma_S_cm": d_t * 1e5,
+            "sigma_err_S_cm": 0.15 * d_t * 1e5,
+        }
+    )
+    noise = np.exp(0.1 * rng.normal(size=6))
+    dp = teacher.assign(D_cm2_s=0.8 * d_t * noise, sigma_S_cm=0.8 * d_t * 1e5 * noise)
+    table = compare(dp, teacher)
+    assert table["sigma_agrees"].all()  # the per-point verdicts hide the bias
+    assert (table["sigma_ratio_lo95"] > 0).all()
+    assert (table["sigma_ratio_lo95"] < table["sigma_ratio"]).all()
+    assert (table["sigma_ratio"] < table["sigma_ratio_hi95"]).all()
+    bias = pooled_ratio(table).set_index("quantity")
+    for q in ("D", "sigma"):
+        row = bias.loc[q]
+        assert row["n_points"] == 6 and row["pooled_ratio_lo95"] < 0.8 < row["pooled_ratio_hi95"]
+        assert row["pooled_ratio"] == pytest.approx(0.8, rel=0.1)
+        assert row["pooled_ratio_hi95"] < 1 and row["verdict"] == "DP low"
+    unbiased = pooled_ratio(compare(teacher.assign(D_cm2_s=d_t * noise), teacher))
+    assert unbiased.set_index("quantity").loc["D", "verdict"] == "no bias resolved"
+    one = pooled_ratio(compare(dp.iloc[:1], teacher.iloc[:1])).iloc[0]
+    assert one["verdict"] == "too few points" and np.isnan(one["pooled_ratio_lo95"])
 
 
 def _lj_cell():

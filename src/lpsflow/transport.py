@@ -83,6 +83,9 @@ Z95 = 1.959963984540054  # two-sided 95 % quantile of the normal distribution
 #: a run called not diffusive without a finite estimate longer than itself needs at least this
 #: many times its length (the fit window then spans lags this much longer)
 RUN_FLOOR_FACTOR = 2.0
+#: an estimate is never less than this many times the run: a run a few per cent longer moves
+#: the fit window too little to change the verdict (and would read as the same run)
+RUN_MIN_FACTOR = 1.1
 REGIMES = ("below_tg", "above_tg", "unknown")
 
 
@@ -354,9 +357,10 @@ def diffusive_check(
     For a run that fails it is always longer than the run: when the MSD falls short, the
     recorded run whose window end would reach ``msd_min_a2``, the larger of the time from D
     (MSD = 6 D t) and from the current growth (MSD ~ t^beta extrapolated from the window end)
-    (``run_needed_basis`` "MSD growth and D"); when that is not finite or not longer than the
-    run (only beta fails: a sub-diffusive MSD gives no time at which it turns diffusive), the
-    floor :data:`RUN_FLOOR_FACTOR` x the run (basis "floor"), a lower bound, not a prediction.
+    (``run_needed_basis`` "MSD growth and D", at least :data:`RUN_MIN_FACTOR` x the run);
+    when that is not finite or not longer than the run (only beta fails: a sub-diffusive MSD
+    gives no time at which it turns diffusive), the floor :data:`RUN_FLOOR_FACTOR` x the run
+    (basis "floor"), a lower bound, not a prediction.
     ``run_factor`` = run_needed_ps / run.
     """
     sel = _window(lags_ps, window)
@@ -383,7 +387,7 @@ def diffusive_check(
                 candidates.append(t_end * (msd_min_a2 / msd_end) ** (1.0 / beta))
             estimate = max(candidates) / window[1] if candidates else float("nan")
         if np.isfinite(estimate) and estimate > run_ps:
-            run_needed, basis = estimate, "MSD growth and D"
+            run_needed, basis = max(estimate, RUN_MIN_FACTOR * run_ps), "MSD growth and D"
         else:
             run_needed = RUN_FLOOR_FACTOR * run_ps
             basis = f"floor {RUN_FLOOR_FACTOR:g} x run (no estimate longer than the run)"
