@@ -45,34 +45,67 @@ def chromium() -> str:
     return path
 
 
-@pytest.mark.slow
-def test_report_renders_offline(local_campaign, tmp_path):
+def look_in_chromium(report, tmp_path, width: int = 1280) -> dict:
+    """Open ``report`` offline in headless Chromium at ``width`` px: console errors, requests,
+    text, decoded image widths, and how far the page and each table box reach sideways."""
     from playwright.sync_api import sync_playwright
 
-    report = local_campaign / "results" / "report.html"
-    html = report.read_text()
-    assert "<script" not in html and "http://" not in html and "https://" not in html
     errors, requests = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": width, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: requests.append(r.url))
         page.goto(report.as_uri())
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        page.screenshot(path=str(tmp_path / f"report_{width}.png"), full_page=True)
         text = page.inner_text("body")
         images = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+        page_width = page.evaluate("document.documentElement.scrollWidth")
+        boxes = page.eval_on_selector_all(
+            "table",
+            "els => els.map(t => { const b = t.parentElement.getBoundingClientRect();"
+            " return [t.parentElement.className, b.right]; })",
+        )
         browser.close()
-    assert errors == []
-    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+    return {
+        "errors": errors,
+        "requests": requests,
+        "text": text,
+        "images": images,
+        "page_width": page_width,
+        "boxes": boxes,
+        "screenshot": tmp_path / f"report_{width}.png",
+    }
+
+
+def assert_fits_the_page(seen: dict, width: int) -> None:
+    """No table widens the page: each sits in a div.table-wrap that ends within the viewport."""
+    assert seen["page_width"] <= width, seen["page_width"]
+    assert seen["boxes"] and all(cls == "table-wrap" for cls, _ in seen["boxes"])
+    assert all(right <= width for _, right in seen["boxes"])
+
+
+@pytest.mark.slow
+def test_report_renders_offline(local_campaign, tmp_path):
+    from lpsflow.report import report_problems
+
+    report = local_campaign / "results" / "report.html"
+    html = report.read_text()
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert report_problems(html) == []
+    seen = look_in_chromium(report, tmp_path)
+    assert seen["errors"] == []
+    assert all(u.startswith(("file:", "data:")) for u in seen["requests"]), seen["requests"]
     for section in SECTIONS:
-        assert section in text
+        assert section in seen["text"]
+    images = seen["images"]
     assert len(images) >= 6 and all(w > 100 for w in images)  # every figure decoded
-    assert (tmp_path / "report.png").stat().st_size > 50_000
+    assert seen["screenshot"].stat().st_size > 50_000
     for comp in ("LPS75", "LPS80"):
-        assert comp in text
-    assert "S/cm" in html or "sigma_S_cm" in text
+        assert comp in seen["text"]
+    assert "S/cm" in html or "sigma_S_cm" in seen["text"]
+    assert_fits_the_page(seen, 1280)
 
 
 def _run(comp, temp, ps4, flowed=False, changed=False):
@@ -410,3 +443,18 @@ def test_report_problems_finds_what_is_wrong():
     assert report_problems(table_html(bad.iloc[1:])) == []  # a diffusive run needs itself
     naked = bad.iloc[1:].to_html(index=False)
     assert "not in a div.table-wrap" in report_problems(naked)[0]
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_made_up_report_in_chromium(made_up_report, tmp_path, width):
+    """The report of non-diffusive, untrusted and Tg-split runs, seen in the browser: offline,
+    every figure decoded, no table wider than the page (at a laptop and a narrow window)."""
+    report, html = made_up_report
+    seen = look_in_chromium(report, tmp_path, width)
+    assert seen["errors"] == []
+    assert all(u.startswith(("file:", "data:")) for u in seen["requests"]), seen["requests"]
+    for section in [*SECTIONS, "Teacher vs DP", "Runs that are not diffusive"]:
+        assert section in seen["text"]
+    assert "Above Tg (the melt)" in seen["text"] and "pooled DP / teacher ratio" in seen["text"]
+    assert len(seen["images"]) >= 8 and all(w > 100 for w in seen["images"])
+    assert_fits_the_page(seen, width)
