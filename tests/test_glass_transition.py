@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lpsflow.glass_transition import composition_tg, fit_tg, read_quench
+from lpsflow.glass_transition import composition_tg, fit_tg, read_quench, tg_from_runs
 
 
 def synthetic(seed: int, tg: float | None = 600.0, n: int = 90, noise: float = 0.003):
@@ -68,3 +68,22 @@ def test_read_quench_columns(tmp_path):
     assert t.tolist() == [1190.5, 1180.2] and rho.tolist() == [1.80, 1.81]
     (tmp_path / "empty.dat").write_text("")
     assert read_quench(tmp_path / "empty.dat")[0].size == 0
+
+
+def test_runs_whose_npt_failed_or_crystals_are_left_out(tmp_path):
+    paths = []
+    for r, (t, rho) in enumerate([synthetic(0), synthetic(1), synthetic(2)]):
+        path = tmp_path / f"q{r}.dat"
+        np.savetxt(path, np.column_stack([np.arange(len(t)), t, 1000 / rho, rho]))
+        paths.append(str(path))
+    states = [
+        {"replica": 0, "kind": "glass", "quench_rate_K_ps": 9.0},
+        {"replica": 1, "kind": "glass", "quench_rate_K_ps": 9.0, "npt_failed": "exploded"},
+        {"replica": 2, "kind": "glass", "quench_rate_K_ps": 9.0},
+    ]
+    out = tg_from_runs("LPS75", paths, states)
+    assert [r["replica"] for r in out["replicas"]] == [0, 2]
+    assert out["excluded"][0]["replica"] == 1 and "exploded" in out["excluded"][0]["reason"]
+    assert out["quench_rate_K_ps"] == 9.0 and np.isfinite(out["tg_K"])
+    crystal = tg_from_runs("beta", paths[:1], [{"replica": 0, "kind": "crystal"}])
+    assert np.isnan(crystal["tg_K"]) and "crystal" in crystal["reason"]

@@ -253,3 +253,22 @@ def test_diffusive_run_is_not_extended(tmp_path):
         atoms, lambda s, r: "", TYPES, tmp_path, run, fit, logging.getLogger("t"), threads=1
     )
     assert done["segments"] == 0 and done["extended_ps"] == 0.0 and done["diffusive"]
+
+
+@pytest.mark.slow
+def test_glass_melted_at_pressure_and_quench_recorded(tmp_path):
+    """Real LAMMPS (Lennard-Jones stand-in): the melt runs NPT (the box moves from the packing
+    volume before the quench) and quench.dat holds T falling from the melt to quench_to with
+    the volume and density, one block average per devi_every steps (what the Tg fit reads)."""
+    from lpsflow.glass_transition import read_quench
+
+    atoms = pack(solve(0.75, 32), 1.9, seed=0)
+    settings = glass_settings(melt_steps=200, quench_rate=1400)  # 500 steps
+    text = _stand_in(melt_quench_input(["m.pb"], TYPES, settings))
+    assert run_guarded(atoms, text, TYPES, tmp_path, threads=1) == 0
+    data = np.loadtxt(tmp_path / "quench.dat", ndmin=2)
+    assert len(data) == settings.quench_steps // settings.devi_every == 50
+    t, rho = read_quench(tmp_path / "quench.dat")
+    assert t[0] > 800 and t[-1] < 500 and np.all(np.isfinite(rho))
+    assert data[0, 2] != pytest.approx(atoms.get_volume(), rel=1e-3)  # NPT melt moved the box
+    assert rho == pytest.approx(density(atoms) * atoms.get_volume() / data[:, 2], rel=1e-3)

@@ -26,6 +26,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from scipy.stats import f as f_dist
 
 METHOD = (
     "two-line (continuous piecewise linear) least-squares fit of the density against the "
@@ -117,8 +119,6 @@ def fit_tg(
     best = int(np.argmin(sse))
     a, b, c = coef[best]
     sse2, sse1 = float(sse[best]), _line_sse(t, y)
-    from scipy.stats import f as f_dist
-
     f_stat = ((sse1 - sse2) / 2.0) / (sse2 / (n - 4)) if sse2 > 0 else np.inf
     p_value = float(f_dist.sf(f_stat, 2, n - 4)) if np.isfinite(f_stat) else 0.0
     rng = np.random.default_rng(seed)
@@ -179,3 +179,58 @@ def composition_tg(composition: str, replicas: dict[int, tuple[np.ndarray, np.nd
         "n_replicas_determined": int(len(found)),
         "replicas": [{"replica": int(r), **v} for r, v in per.items()],
     }
+
+
+def tg_from_runs(composition: str, quench_paths: list[str], densities: list[dict]) -> dict:
+    """:func:`composition_tg` of a composition's melt-quench runs: ``quench_paths[i]`` is the
+    ``quench.dat`` of the replica whose ``density.json`` is ``densities[i]``. A replica whose
+    NPT failed (constant-volume fallback: no density to fit) or a crystal (no quench) is left
+    out and listed under ``excluded`` with the reason; the quench rate (K/ps) is recorded."""
+    runs, excluded = {}, []
+    for path, state in zip(quench_paths, densities, strict=True):
+        replica = int(state["replica"])
+        if state.get("kind") == "crystal":
+            excluded.append({"replica": replica, "reason": "crystal: not melted"})
+        elif state.get("npt_failed"):
+            excluded.append({"replica": replica, "reason": f"NPT failed: {state['npt_failed']}"})
+        else:
+            runs[replica] = read_quench(path)
+    out = composition_tg(composition, runs)
+    rates = {s.get("quench_rate_K_ps") for s in densities} - {None}
+    out.update(
+        quench_rate_K_ps=rates.pop() if len(rates) == 1 else float("nan"),
+        excluded=excluded,
+    )
+    if not runs:
+        out["reason"] = "no quench to fit: " + "; ".join(e["reason"] for e in excluded)
+    return out
+
+
+def tg_table(results: list[dict], measured: pd.DataFrame) -> pd.DataFrame:
+    """Per composition (and quench rate): the model's Tg (K) with its error, the replica
+    spread, and the measured Tg of the glass of the same Li2S fraction where a checked source
+    gives one (``measured``: :func:`lpsflow.glass_density.measured_tg`; ``x`` per result)."""
+    rows = []
+    for r in results:
+        x = r.get("x")
+        match = (
+            measured[np.isclose(measured["x_li2s"].astype(float), x, atol=1e-3)]
+            if x is not None and len(measured)
+            else measured.iloc[0:0]
+        )
+        rows.append(
+            {
+                "composition": r["composition"],
+                "quench_rate_K_ps": r.get("quench_rate_K_ps", float("nan")),
+                "tg_K": r["tg_K"],
+                "tg_err_K": r["tg_err_K"],
+                "replica_tg_mean_K": r.get("replica_tg_mean_K", float("nan")),
+                "replica_tg_std_K": r.get("replica_tg_std_K", float("nan")),
+                "n_replicas_determined": r.get("n_replicas_determined", 0),
+                "reason": r.get("reason", ""),
+                "measured_tg_K": float(match["tg_K"].iloc[0]) if len(match) else float("nan"),
+                "measured_method": match["method"].iloc[0] if len(match) else "",
+                "measured_reference": match["reference"].iloc[0] if len(match) else "",
+            }
+        )
+    return pd.DataFrame(rows)

@@ -11,6 +11,7 @@ rule make_glass:
     output:
         glass="results/production/{comp}/replica_{replica}/glass.extxyz",
         devi="results/production/{comp}/replica_{replica}/melt_quench/model_devi.out",
+        quench="results/production/{comp}/replica_{replica}/melt_quench/quench.dat",
         density="results/production/{comp}/replica_{replica}/density.json",
     log:
         "logs/production/{comp}/replica_{replica}/make_glass.log",
@@ -25,6 +26,118 @@ rule make_glass:
         crystal=lambda wc: is_crystal(wc.comp),
     script:
         "../scripts/make_glass.py"
+
+
+# ---- quench-rate sensitivity: the same glasses (same cells and seeds) at another rate ----
+rule make_glass_at_rate:
+    input:
+        manifest="results/model/manifest.json",
+        cell=glass_start_cell,
+    output:
+        glass="results/production/{comp}/quench_{rate}/replica_{replica}/glass.extxyz",
+        devi="results/production/{comp}/quench_{rate}/replica_{replica}/melt_quench/model_devi.out",
+        quench="results/production/{comp}/quench_{rate}/replica_{replica}/melt_quench/quench.dat",
+        density="results/production/{comp}/quench_{rate}/replica_{replica}/density.json",
+    log:
+        "logs/production/{comp}/quench_{rate}/replica_{replica}/make_glass.log",
+    benchmark:
+        "benchmarks/production/{comp}/quench_{rate}/replica_{replica}/make_glass.tsv"
+    wildcard_constraints:
+        rate=r"[0-9.]+",
+    conda:
+        "../../envs/deepmd.yaml"
+    threads: S.production.threads
+    params:
+        glass=lambda wc: {**S.production.glass.params(), "quench_rate": float(wc.rate)},
+        type_map=TYPE_MAP,
+        crystal=lambda wc: is_crystal(wc.comp),
+    script:
+        "../scripts/make_glass.py"
+
+
+# ---- the model's Tg: two-line fit of the density along the quench, per replica and pooled ----
+rule fit_glass_transition:
+    input:
+        quench=lambda wc: quench_records(wc.comp, "quench.dat"),
+        density=lambda wc: quench_records(wc.comp, "density.json"),
+    output:
+        tg="results/production/{comp}/tg.json",
+    log:
+        "logs/production/{comp}/tg.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/fit_glass_transition.py"
+
+
+use rule fit_glass_transition as fit_glass_transition_at_rate with:
+    input:
+        quench=lambda wc: quench_records(wc.comp, "quench.dat", wc.rate),
+        density=lambda wc: quench_records(wc.comp, "density.json", wc.rate),
+    output:
+        tg="results/production/{comp}/quench_{rate}/tg.json",
+    log:
+        "logs/production/{comp}/quench_{rate}/tg.log",
+    wildcard_constraints:
+        rate=r"[0-9.]+",
+
+
+# ---- each shipped crystal of the campaign's compositions: NPT at quench_to with the final DP ----
+rule run_crystal_npt:
+    input:
+        manifest="results/model/manifest.json",
+        cell=lambda wc: str(crystal_file(wc.phase)),
+    output:
+        density="results/production/crystals/{phase}/density.json",
+        devi="results/production/crystals/{phase}/npt/model_devi.out",
+    log:
+        "logs/production/crystals/{phase}.log",
+    benchmark:
+        "benchmarks/production/crystals/{phase}.tsv"
+    wildcard_constraints:
+        phase="|".join(CRYSTAL_PHASES) or "no-phases",
+    conda:
+        "../../envs/deepmd.yaml"
+    threads: S.production.threads
+    params:
+        glass=S.production.glass.params(),
+        type_map=TYPE_MAP,
+    script:
+        "../scripts/run_crystal_npt.py"
+
+
+# ---- glass and crystal densities against experiment; Tg of every composition beside measured ----
+rule summarize_glasses:
+    input:
+        density=[
+            f"{glass_dir(c, r)}/density.json"
+            for c in COMPOSITIONS
+            for r in range(S.production.replicas)
+        ],
+        crystals=[
+            f"results/production/crystals/{p}/density.json" for p in CRYSTAL_PHASES
+        ],
+        tg=[f"results/production/{c}/tg.json" for c in COMPOSITIONS],
+        rates=[  # quench-rate sensitivity glasses (production.quench_rate_sensitivity)
+            f"results/production/{c}/quench_{rate_label(q)}/{name}"
+            for c in COMPOSITIONS
+            for q in QUENCH_RATES
+            for name in ["tg.json"]
+            + [f"replica_{r}/density.json" for r in range(S.production.replicas)]
+        ],
+    output:
+        density="results/production/density.csv",
+        tg="results/production/tg.csv",
+        rates="results/production/quench_rates.csv",
+    log:
+        "logs/production/summarize_glasses.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        compositions=list(COMPOSITIONS.values()),
+        quench_rate=S.production.glass.quench_rate,
+    script:
+        "../scripts/summarize_glasses.py"
 
 
 # ---- NPT, then NVT at its mean box at one temperature: Li (dense) and all atoms (sparse) DCD ----
@@ -47,6 +160,7 @@ rule run_production:
     threads: S.production.threads
     params:
         run=S.production.run.params(),
+        fit=S.production.fit.params(),  # the diffusive check that decides an extension
         type_map=TYPE_MAP,
     script:
         "../scripts/run_production.py"
@@ -81,6 +195,7 @@ rule analyze_transport:
 rule summarize_transport:
     input:
         transport=transport_results,
+        tg=[f"results/production/{c}/tg.json" for c in COMPOSITIONS],  # runs below/above Tg
     output:
         runs="results/transport/runs.csv",
         table="results/transport/conductivity.csv",
