@@ -558,3 +558,40 @@ def test_tiny_campaign_transport_outputs(local_campaign):
     assert (fits["n_points"] < 3).all() and fits["Ea_eV"].isna().all()  # 2 temperatures only
     html = (res / "report.html").read_text()
     assert "Haven ratio" in html and "glass vs glass" in html
+
+
+class _Named(dict):
+    """Snakemake's named input/output lists as the adapters use them."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_summarize_transport_script_passes_the_model_tg(tmp_path):
+    """workflow/scripts/summarize_transport.py: the optional input ``tg`` (one JSON per
+    composition) splits the law at Tg; without it every regime is unknown."""
+    import json
+    import runpy
+
+    runs = _runs([350.0, 400.0, 450.0, 600.0, 700.0], replicas=2)
+    paths = []
+    for i, row in enumerate(runs.to_dict("records")):
+        paths.append(tmp_path / f"run{i}.json")
+        paths[-1].write_text(json.dumps(row))
+    tg = tmp_path / "tg.json"
+    tg.write_text(json.dumps({"composition": "LPS75", "tg_K": 500.0, "tg_err_K": 12.0}))
+    script = Path(__file__).parents[1] / "workflow" / "scripts" / "summarize_transport.py"
+    out = {}
+    for name, extra in (("with", {"tg": [str(tg)]}), ("without", {})):
+        outputs = {k: str(tmp_path / f"{name}_{k}.csv") for k in ("runs", "table", "arrhenius")}
+        smk = type("S", (), {})()
+        smk.input = _Named(transport=[str(p) for p in paths], **extra)
+        smk.output, smk.log = _Named(outputs), [str(tmp_path / f"{name}.log")]
+        runpy.run_path(str(script), init_globals={"snakemake": smk})
+        out[name] = {k: pd.read_csv(v) for k, v in outputs.items()}
+    fit = out["with"]["arrhenius"].iloc[0]
+    assert fit["tg_K"] == 500.0 and fit["tg_err_K"] == 12.0 and fit["n_points"] == 3
+    assert fit["fitted_T_K"] == "350 400 450" and fit["melt_fitted_T_K"] == "600 700"
+    assert set(out["with"]["runs"]["regime"]) == {"below_tg", "above_tg"}
+    assert (out["with"]["runs"]["sigma_lo95"] > 0).all()
+    assert set(out["without"]["table"]["regime"]) == {"unknown"}
+    assert out["without"]["arrhenius"].iloc[0]["n_points"] == 5
