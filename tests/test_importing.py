@@ -18,7 +18,7 @@ from lpsflow.config import ConfigError, check, type_map
 from lpsflow.dataset import build_dataset
 from lpsflow.importing import (
     canonical_theory,
-    dft_theory,
+    engine_theory,
     import_labels,
     needs_virial,
     theory_differences,
@@ -58,7 +58,7 @@ def entry(path, fmt="extxyz", **extra) -> dict:
 
 def test_level_of_theory_is_compared_canonically():
     dft = validated({"compositions": [{"name": "a", "x": 0.75, "n_atoms": 16}]})["dft"]
-    ref = dft_theory(dft)  # production: PBE+D3, DZVP, 400/50 Ry
+    ref = engine_theory(dft)  # production: PBE+D3, DZVP, 400/50 Ry
     same = canonical_theory(
         {"functional": "pbe", "dispersion": "d3", "basis": "dzvp-molopt-sr-gth", "cutoff": 400}
     )

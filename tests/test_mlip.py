@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dpdata
 import numpy as np
 import pytest
@@ -13,6 +15,9 @@ from lpsflow.labeling import label_batch
 from lpsflow.store import LabelStore, frame_key
 
 chgnet = pytest.importorskip("chgnet", reason="teacher extra missing: pip install '.[teacher]'")
+
+#: D3(BJ) with simple-dftd3's PBE parameters (two-body)
+D3BJ_PBE = {"damping": "d3bj", "method": "PBE"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +66,14 @@ def test_store_key_holds_teacher_name_and_version(li3ps4_8, cheap_dft):
     assert frame_key(li3ps4_8, teacher.physics()) != frame_key(li3ps4_8, cp2k.physics())
     other = {**teacher.physics(), "model_version": "0.2.0"}
     assert frame_key(li3ps4_8, teacher.physics()) != frame_key(li3ps4_8, other)
-    assert set(MODELS) == {"chgnet-0.3.0"}
+    # D3 enters the key; without it the key is what it was before D3 existed
+    with_d3 = Mlip({"model": "chgnet-0.3.0", "teacher_dispersion": D3BJ_PBE})
+    assert with_d3.physics()["dispersion"] == {
+        "damping": "d3bj",
+        "method": "PBE",
+        "parameters": {},
+    }
+    assert frame_key(li3ps4_8, with_d3.physics()) != frame_key(li3ps4_8, teacher.physics())
 
 
 class _Broken:
@@ -219,3 +231,171 @@ def test_teacher_labels_a_stage_in_one_job(tmp_path, li3ps4_8):
     assert [r["key"] for r in rows] == [frame_key(a, engine.physics()) for a in frames]
     again = label_stage([str(tmp_path / "a.extxyz"), str(tmp_path / "b.extxyz")], dft)
     assert all(r["reused"] and r["engine_runs"] == 0 for r in again)
+
+
+# ---- teacher options (issue 24): models whose weights ship in their wheels, and D3 ----
+def test_every_model_loads_offline_and_labels_a_crystal(tmp_path, monkeypatch):
+    """Each teacher in MODELS loads from its wheel with no network and labels 1 unit cell of
+    beta-Li3PS4 (32 atoms) with finite energy (a few eV/atom below zero), forces, virial."""
+    import socket
+
+    from ase.io import read
+
+    from lpsflow.crystals import path
+
+    pytest.importorskip("sevenn", reason="teacher extra missing: pip install '.[teacher]'")
+
+    def no_network(*args, **kwargs):
+        raise OSError("network access during a teacher load")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    crystal = read(path("beta-Li3PS4"))
+    assert set(MODELS) >= {"chgnet-0.3.0", "sevennet-0", "sevennet-mf-0-pbe"}
+    energies = {}
+    for model in MODELS:
+        engine = get_engine("mlip", {"model": model}, threads=1)
+        outcome = engine.run(crystal, tmp_path / model, 0)
+        assert outcome.ok, (model, outcome.reason)
+        label = outcome.system
+        for key in ("energies", "forces", "virials"):
+            assert np.all(np.isfinite(label[key])), (model, key)
+        assert -8 < label["energies"][0] / len(crystal) < -1, model
+        assert np.abs(label["virials"][0]).max() > 1e-3, model  # a stress, not zeros
+        energies[model] = label["energies"][0]
+    # the fidelities of the multi-fidelity model are different theories
+    assert energies["sevennet-mf-0-pbe"] != pytest.approx(energies["sevennet-mf-0-r2scan"])
+
+
+def test_theory_names_the_teacher():
+    from lpsflow.importing import canonical_theory, engine_theory, theory_label
+
+    assert theory_label(Mlip({"model": "chgnet-0.3.0"}).theory()) == "CHGNet 0.3.0"
+    d3 = Mlip({"model": "chgnet-0.3.0", "teacher_dispersion": D3BJ_PBE}).theory()
+    assert theory_label(d3) == "CHGNet 0.3.0+D3(BJ, PBE parameters)"
+    mf = Mlip({"model": "sevennet-mf-0-r2scan"}).theory()
+    assert theory_label(mf) == "SevenNet MF_0 (R2SCAN)"
+    explicit = {"damping": "d3zero", "method": "", "parameters": {"s8": 0.722, "rs6": 1.217}}
+    zero = Mlip({"model": "sevennet-0", "teacher_dispersion": explicit}).theory()
+    assert theory_label(zero) == "SevenNet 0_11Jul2024+D3(0, rs6=1.217,s8=0.722)"
+    # the workflow's theory comes from the engine dft.engine selects, not from CP2K's keys
+    dft = {"engine": "mlip", "model": "chgnet-0.3.0", "functional": "PBE", "dispersion": "D3"}
+    assert engine_theory(dft) == canonical_theory(Mlip(dft).theory())
+    assert "PBE" not in theory_label(engine_theory(dft))
+
+
+@pytest.mark.parametrize(
+    "dispersion, key",
+    [
+        ({"damping": "d4"}, "dft.teacher_dispersion.damping"),
+        ({"damping": "d3bj", "method": ""}, "dft.teacher_dispersion"),
+        ({"damping": "d3bj", "method": "PBE", "parameters": {"s8": 1.0}}, "dft.teacher_dispersion"),
+        ({"damping": "d3bj", "method": "", "parameters": {"s8": 1.0}}, "parameters"),
+        ({"damping": "d3zero", "method": "", "parameters": {"s8": 1, "rs6": 1, "a1": 0.4}}, "a1"),
+    ],
+)
+def test_bad_dispersion_settings_name_the_key(dispersion, key):
+    with pytest.raises(SetupError, match=key.replace(".", r"\.")):
+        Mlip({"model": "chgnet-0.3.0", "teacher_dispersion": dispersion})
+
+
+def test_schema_rejects_bad_teacher_options():
+    """The workflow's schema refuses bad teacher options, naming the key."""
+    from conftest import validated
+    from snakemake.exceptions import WorkflowError
+
+    base = {"compositions": [{"name": "a", "x": 0.75, "n_atoms": 16}]}
+    good = validated({**base, "dft": {"engine": "mlip", "teacher_dispersion": D3BJ_PBE}})
+    assert good["dft"]["teacher_dispersion"]["parameters"] == {}
+    bad = [
+        ({"model": "mace-mp-0"}, "['model']"),
+        ({"teacher_dispersion": {"damping": "d4"}}, "['teacher_dispersion']['damping']"),
+        (
+            {"teacher_dispersion": {"damping": "d3bj", "parameters": {"q": 1.0}}},
+            "['teacher_dispersion']['parameters']",
+        ),
+        (  # explicit parameters and the default method: one of them only
+            {"teacher_dispersion": {"damping": "d3bj", "parameters": {"s8": 0.8}}},
+            "['teacher_dispersion']['method']",
+        ),
+    ]
+    for dft, key in bad:
+        with pytest.raises(WorkflowError, match=re.escape(f"instance['dft']{key}")):
+            validated({**base, "dft": {"engine": "mlip", **dft}})
+
+
+@pytest.fixture(scope="module")
+def crystal16():
+    """beta-Li3PS4, one unit cell (32 atoms), slightly disordered so that forces are not 0."""
+    from ase.io import read
+
+    from lpsflow.crystals import path
+
+    atoms = read(path("beta-Li3PS4"))
+    atoms.positions += np.random.default_rng(0).normal(0, 0.03, atoms.positions.shape)
+    return atoms
+
+
+def _strained(atoms, component, eps):
+    """``atoms`` under the symmetric strain eps on one Voigt component (0-5)."""
+    strain = np.zeros((3, 3))
+    i, j = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)][component]
+    strain[i, j] += eps / (1 if i == j else 2)
+    strain[j, i] += 0 if i == j else eps / 2
+    out = atoms.copy()
+    out.set_cell(atoms.cell @ (np.eye(3) + strain), scale_atoms=True)
+    return out
+
+
+def _fd_stress(atoms, calc, component, h):
+    """(1/V) dE/d(strain) by central differences (eV/A^3), the ASE stress convention."""
+    energies = []
+    for eps in (-h, h):
+        strained = _strained(atoms, component, eps)
+        strained.calc = calc
+        energies.append(strained.get_potential_energy())
+    return (energies[1] - energies[0]) / (2 * h) / atoms.get_volume()
+
+
+def test_d3_lowers_the_energy_and_its_stress_matches_finite_differences(crystal16):
+    """D3 alone: a negative energy, and an analytic stress equal to the finite-difference
+    derivative of the energy with respect to strain (normal and shear components)."""
+    from lpsflow.dft.mlip import d3_calculator, dispersion_settings
+
+    d3 = d3_calculator(dispersion_settings({"teacher_dispersion": D3BJ_PBE}))
+    atoms = crystal16.copy()
+    atoms.calc = d3
+    energy = atoms.get_potential_energy()
+    assert energy / len(atoms) < -0.05  # eV/atom: attractive, tenths of an eV per PS4 unit
+    stress = atoms.get_stress(voigt=True)
+    # attraction: the energy rises on expansion, dE/d(strain) > 0, so the ASE stress (positive
+    # = tension) is positive and D3 shrinks the cell
+    assert stress[:3].min() > 0
+    for component in (0, 2, 5):
+        fd = _fd_stress(crystal16, d3, component, 1e-4)
+        # abs: 1e-6 eV/A^3 = 0.16 MPa, what the real-space cutoff's truncation leaves
+        assert stress[component] == pytest.approx(fd, rel=1e-3, abs=1e-6), component
+
+
+def test_teacher_with_d3_is_model_plus_d3_and_stress_is_consistent(tmp_path, crystal16):
+    """The combined calculator of the engine: energy, forces and stress are the model's plus
+    D3's, and its stress matches finite differences of its energy."""
+    from lpsflow.dft.mlip import d3_calculator, dispersion_settings
+
+    alone = get_engine("mlip", {"model": "chgnet-0.3.0"})
+    both = get_engine("mlip", {"model": "chgnet-0.3.0", "teacher_dispersion": D3BJ_PBE})
+    d3 = crystal16.copy()
+    d3.calc = d3_calculator(dispersion_settings({"teacher_dispersion": D3BJ_PBE}))
+    a = alone.run(crystal16, tmp_path / "a", 0).system
+    b = both.run(crystal16, tmp_path / "b", 0).system
+    assert b["energies"][0] - a["energies"][0] == pytest.approx(d3.get_potential_energy(), abs=1e-4)
+    assert b["energies"][0] < a["energies"][0]
+    assert np.allclose(b["forces"][0] - a["forces"][0], d3.get_forces(), atol=1e-4)
+    d3_virial = -d3.get_stress(voigt=False) * d3.get_volume()
+    assert np.allclose(b["virials"][0] - a["virials"][0], d3_virial, atol=1e-3)
+    calc = both.calculator
+    stress = -b["virials"][0] / crystal16.get_volume()  # back to the ASE stress, eV/A^3
+    for component, (i, j) in ((0, (0, 0)), (2, (2, 2))):
+        fd = _fd_stress(crystal16, calc, component, 2e-3)
+        assert abs(stress[i, j]) > 1e-3  # a stress the comparison can see
+        # CHGNet runs in float32: finite differences of its energy carry ~1e-5 eV noise
+        assert stress[i, j] == pytest.approx(fd, rel=0.03, abs=2e-4), component

@@ -52,9 +52,18 @@ def _dpdata():
 
 TESTED_FORMATS = ("deepmd/npy", "deepmd/hdf5", "extxyz", "cp2k/aimd_output")
 
-#: keys of a level of theory, in the order of its label; the first four must be declared
+#: keys of a DFT level of theory, in the order of its label; the first four must be declared
 THEORY_KEYS = ("functional", "dispersion", "basis", "cutoff", "potential", "rel_cutoff")
 REQUIRED_THEORY = THEORY_KEYS[:4]
+#: keys of a teacher potential's level of theory (lpsflow.dft.mlip.Mlip.theory)
+MLIP_THEORY_KEYS = (
+    "model",
+    "model_version",
+    "modal",
+    "dispersion",
+    "dispersion_method",
+    "dispersion_parameters",
+)
 
 
 class ImportDataError(ValueError):
@@ -62,11 +71,25 @@ class ImportDataError(ValueError):
 
 
 # ---- level of theory ----
-def canonical_theory(theory: dict) -> dict:
-    """Comparable description of a level of theory (case and number format removed).
+def theory_kind(theory: dict) -> str:
+    """``mlip`` for a teacher potential's level of theory (it names a ``model``), else ``dft``."""
+    return "mlip" if theory.get("model") else "dft"
 
-    Cutoffs are in Ry; ``dispersion`` ``none``/``D3``/``D3BJ`` as in the ``dft`` settings.
+
+def canonical_theory(theory: dict) -> dict:
+    """Comparable description of a level of theory (number format removed; DFT names in
+    upper case, a teacher's as its engine prints them and compared without case).
+
+    DFT: cutoffs in Ry; ``dispersion`` ``none``/``D3``/``D3BJ`` as in the ``dft`` settings.
+    Teacher: model, model_version, modal, dispersion (``none``, ``D3(BJ)``, ``D3(0)``) and
+    its method or parameters.
     """
+    if theory_kind(theory) == "mlip":
+        return {
+            key: str(theory[key]).strip()
+            for key in MLIP_THEORY_KEYS
+            if theory.get(key) not in (None, "")
+        }
     out = {}
     for key in THEORY_KEYS:
         value = theory.get(key)
@@ -79,14 +102,28 @@ def canonical_theory(theory: dict) -> dict:
     return out
 
 
-def dft_theory(dft: dict) -> dict:
-    """Level of theory of the labels computed here (``dft`` settings, preset applied)."""
-    return canonical_theory({k: dft.get(k) for k in THEORY_KEYS})
+def engine_theory(dft: dict) -> dict:
+    """Level of theory of the labels computed here: the ``theory()`` of the engine that
+    ``dft.engine`` selects (``dft`` settings with the preset applied), canonical."""
+    from lpsflow.dft import get_engine  # cheap: engines load nothing until they label
+
+    return canonical_theory(get_engine(dft["engine"], dft).theory())
 
 
 def theory_label(theory: dict) -> str:
-    """One-line label of a level of theory, e.g. ``PBE+D3 DZVP-MOLOPT-SR-GTH 400 Ry``."""
+    """One-line label of a level of theory: ``PBE+D3 DZVP-MOLOPT-SR-GTH GTH-PBE 400/50 Ry``
+    for DFT, ``CHGNet 0.3.0`` or ``CHGNet 0.3.0+D3(BJ, PBE parameters)`` for a teacher."""
     t = canonical_theory(theory)
+    if theory_kind(t) == "mlip":
+        text = f"{t['model']} {t.get('model_version', '?')}"
+        if "modal" in t:
+            text += f" ({t['modal']})"
+        disp = t.get("dispersion", "none")
+        if disp.lower() != "none":
+            how = t.get("dispersion_method")
+            how = f"{how} parameters" if how else t.get("dispersion_parameters", "?")
+            text += f"+{disp[:-1]}, {how})" if disp.endswith(")") else f"+{disp} ({how})"
+        return text
     disp = t.get("dispersion", "?")
     parts = [t.get("functional", "?") + ("" if disp == "NONE" else f"+{disp}")]
     parts.append(t.get("basis", "?"))
@@ -102,8 +139,18 @@ def theory_label(theory: dict) -> str:
 def theory_differences(declared: dict, reference: dict) -> list[str]:
     """Keys where a declared level of theory differs from ``reference`` (both canonical).
 
-    Required keys always count; ``potential`` and ``rel_cutoff`` only when declared.
+    Of two kinds (DFT and a teacher potential) the whole theory differs. DFT: required keys
+    always count, ``potential`` and ``rel_cutoff`` only when declared. Teacher: every key.
     """
+    kind, ref_kind = theory_kind(declared), theory_kind(reference)
+    if kind != ref_kind:
+        return [f"kind {kind} vs {ref_kind}"]
+    if kind == "mlip":
+        return [
+            f"{key} {declared.get(key)!r} vs {reference.get(key)!r}"
+            for key in MLIP_THEORY_KEYS
+            if str(declared.get(key, "")).casefold() != str(reference.get(key, "")).casefold()
+        ]
     diffs = []
     for key in THEORY_KEYS:
         if key not in declared and key not in REQUIRED_THEORY:
@@ -218,7 +265,9 @@ def check_entry(
     Rejects a missing path, a file dpdata cannot read in the given format, no frames, an
     element outside ``allowed_elements``, a composition that is not configured, frames
     without virial when ``needs_virial``, and a declared level of theory that differs from
-    the ``dft`` settings unless the entry sets ``allow_mixed_theory``.
+    the ``dft`` settings unless the entry sets ``allow_mixed_theory``. Frames of another
+    kind of theory (DFT frames in a teacher campaign, or the reverse) are refused always,
+    the message naming both theories.
     """
     at = where(entry, index)
     if entry["composition"] not in compositions:
@@ -245,14 +294,27 @@ def check_entry(
             "(loss start_pref_v/limit_pref_v > 0)"
         )
     declared = canonical_theory(entry["theory"])
-    missing = [k for k in REQUIRED_THEORY if k not in declared]
-    if missing:
-        raise ImportDataError(f"{at}.theory: missing {missing}")
-    diffs = theory_differences(declared, dft_theory(dft))
+    if theory_kind(declared) == "dft":
+        missing = [k for k in REQUIRED_THEORY if k not in declared]
+        if missing:
+            raise ImportDataError(f"{at}.theory: missing {missing}")
+    here = engine_theory(dft)
+    if theory_kind(declared) != theory_kind(here):
+        # a teacher campaign's ground truth is the teacher's own MD: frames of another kind
+        # of theory would make the comparison meaningless, so no flag lets them in
+        what = {"dft": "DFT labels", "mlip": "labels of a teacher potential"}
+        raise ImportDataError(
+            f"{at}.theory: these frames are {what[theory_kind(declared)]} "
+            f"({theory_label(declared)!r}) but this campaign labels with "
+            f"{what[theory_kind(here)]} ({theory_label(here)!r}, dft.engine: "
+            f"{dft['engine']}); the two kinds never mix (allow_mixed_theory only admits a "
+            "different level of the same kind)"
+        )
+    diffs = theory_differences(declared, here)
     if diffs and not entry.get("allow_mixed_theory", False):
         raise ImportDataError(
             f"{at}.theory: level of theory {theory_label(declared)!r} differs from the dft "
-            f"settings {theory_label(dft_theory(dft))!r} ({'; '.join(diffs)}); set "
+            f"settings {theory_label(here)!r} ({'; '.join(diffs)}); set "
             "allow_mixed_theory: true on this entry to mix them deliberately"
         )
     return info

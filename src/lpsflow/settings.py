@@ -39,7 +39,7 @@ DFT_SCIENCE_KEYS: dict[str, tuple[str, ...]] = {
         "eps_default",
         "smearing_temperature",
     ),
-    "mlip": ("model",),
+    "mlip": ("model", "teacher_dispersion"),
 }
 
 

@@ -20,7 +20,7 @@ os.environ.update(
 
 from lpsflow import config as lpsconfig  # noqa: E402
 from lpsflow.settings import Settings, labels_in_stage  # noqa: E402
-from lpsflow.importing import dft_theory, theory_label  # noqa: E402
+from lpsflow.importing import engine_theory, theory_label  # noqa: E402
 
 # nested --config values arrive as strings ("loop={max_iterations: 5}"): typed by the schema
 with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml") as _f:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import dpdata
 from ase import Atoms
 
 from lpsflow.settings import labels_in_stage  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # dpdata is imported where labels are made: the Snakefile asks engines
+    import dpdata  # for their level of theory, and dpdata's plugins add a log handler
 
 ENGINES: dict[str, type] = {}
 
@@ -81,15 +83,21 @@ def failure_kind(reason: str) -> str:
 class Engine(Protocol):
     """What every DFT engine provides.
 
-    ``physics``, ``run`` are required. ``strategy`` and ``version`` are optional (the
-    labelling code uses ``getattr``): a stored frame failure remembers both, and is
-    retried when either differs at the next run.
+    ``physics``, ``theory`` and ``run`` are required. ``strategy`` and ``version`` are
+    optional (the labelling code uses ``getattr``): a stored frame failure remembers both,
+    and is retried when either differs at the next run. Constructing an engine is cheap
+    (no program or model is loaded), so the workflow asks for its ``theory`` at parse time.
     """
 
     name: str
 
     def physics(self) -> dict:
         """Settings that define the label (hashed into the store key)."""
+
+    def theory(self) -> dict:
+        """Level of theory of the labels, as :mod:`lpsflow.importing` compares and prints
+        it: a DFT engine gives functional, dispersion, basis, potential, cutoff and
+        rel_cutoff (Ry); a teacher potential gives model, model_version and dispersion."""
 
     def run(self, atoms: Atoms, workdir: Path, attempt: int) -> Outcome:
         """Label ``atoms`` in ``workdir``; attempts > 0 use more robust numerics.
@@ -118,7 +126,8 @@ def register(name: str):
 
 
 def get_engine(name: str, settings: dict, threads: int = 1) -> Engine:
-    """Instantiate the engine registered as ``name`` with the config's ``dft`` settings."""
+    """Instantiate the engine registered as ``name`` with the config's ``dft`` settings
+    (preset applied)."""
     from lpsflow.dft import cp2k, mlip  # noqa: F401  (registers the built-in engines)
 
     if name not in ENGINES:

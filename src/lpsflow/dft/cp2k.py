@@ -14,14 +14,17 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dpdata
 import numpy as np
 from ase import Atoms
 
 from lpsflow.dft import Outcome, SetupError, register
 from lpsflow.launch import LAUNCHERS, program_env
 from lpsflow.settings import DFT_SCIENCE_KEYS
+
+if TYPE_CHECKING:
+    import dpdata
 
 VALENCE = {"Li": 3, "P": 5, "S": 6, "O": 6, "Cl": 7, "Br": 7, "I": 7}  # GTH-PBE-q*
 DISPERSION = {"none": None, "D3": "DFTD3", "D3BJ": "DFTD3(BJ)"}
@@ -247,6 +250,8 @@ def classify(output: Path, returncode: int | None, timed_out: bool) -> str:
 
 def parse(output: Path, atoms: Atoms) -> tuple[dpdata.LabeledSystem | None, str]:
     """Labelled frame from a complete CP2K output, checked against the frame sent."""
+    import dpdata  # here: importing it loads every plugin (see lpsflow.dft)
+
     system = dpdata.LabeledSystem(str(output), fmt="cp2k/output")
     if len(system) != 1:
         return None, f"parse: {len(system)} frames in output"
@@ -271,6 +276,22 @@ class Cp2k:
 
     def physics(self) -> dict:
         return {"engine": "cp2k", **{k: self.settings[k] for k in PHYSICS_KEYS}}
+
+    def theory(self) -> dict:
+        """Functional, dispersion (none, D3, D3BJ), basis (``El:basis`` pairs if given per
+        element), pseudopotential, cutoff and rel_cutoff (Ry)."""
+        s = self.settings
+        basis = s["basis"]
+        if isinstance(basis, dict):
+            basis = " ".join(f"{el}:{name}" for el, name in sorted(basis.items()))
+        return {
+            "functional": s["functional"],
+            "dispersion": s["dispersion"],
+            "basis": basis,
+            "potential": s["potential"],
+            "cutoff": s["cutoff"],
+            "rel_cutoff": s["rel_cutoff"],
+        }
 
     def strategy(self) -> dict:
         return {k: self.settings[k] for k in STRATEGY_KEYS if k in self.settings}
