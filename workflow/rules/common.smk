@@ -21,6 +21,8 @@ os.environ.update(
 from lpsflow import config as lpsconfig  # noqa: E402
 from lpsflow.settings import Settings, labels_in_stage  # noqa: E402
 from lpsflow.importing import engine_theory, theory_label  # noqa: E402
+from lpsflow import glass_density  # noqa: E402
+from lpsflow import crystals as lpscrystals  # noqa: E402
 
 # nested --config values arrive as strings ("loop={max_iterations: 5}"): typed by the schema
 with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml") as _f:
@@ -271,6 +273,29 @@ def glass_start_cell(wildcards):
     return sample_path(wildcards.comp, int(wildcards.replica) % n_cells)
 
 
+# ---- the glass stage: quench-rate glasses, shipped crystals (lpsflow.glass_density) ----
+QUENCH_RATES = list(config["production"]["quench_rate_sensitivity"])  # K/ps
+CRYSTAL_PHASES = glass_density.campaign_phases(list(COMPOSITIONS.values()))
+
+
+def rate_label(rate):
+    """Quench rate (K/ps) as used in paths (quench_90, quench_2.5)."""
+    return f"{float(rate):g}"
+
+
+def quench_records(comp, name, rate=None):
+    """``name`` (quench.dat, density.json) of every replica's glass of a composition, made
+    at the production rate or (``rate``) at a sensitivity rate."""
+    base = f"results/production/{comp}" + (f"/quench_{rate}" if rate is not None else "")
+    sub = "melt_quench/" if name == "quench.dat" else ""
+    return [f"{base}/replica_{r}/{sub}{name}" for r in range(S.production.replicas)]
+
+
+def crystal_file(phase):
+    """The shipped CIF of a crystal phase (lpsflow.crystals)."""
+    return lpscrystals.path(phase)
+
+
 def teacher_setting(key):
     """teacher_md.<key>, or production.<key> when left empty."""
     value = config["teacher_md"][key]
@@ -336,6 +361,10 @@ def report_inputs(wildcards):
         ],
         # replica 0 of each composition: densities and structure over each run
         "densities": [f"{glass_dir(c, 0)}/density.json" for c in comps],
+        # glass and crystal densities against experiment, Tg, quench-rate sensitivity
+        "glass_density": "results/production/density.csv",
+        "glass_tg": "results/production/tg.csv",
+        "quench_rates": "results/production/quench_rates.csv",
         "npt": [transport_path(c, 0, t, "npt.json") for c in comps for t in temps],
         "structure_runs": [
             transport_path(c, 0, t, "structure.json") for c in comps for t in temps
