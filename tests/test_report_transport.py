@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lpsflow.report import (
     comparable_references,
@@ -82,3 +83,47 @@ def test_arrhenius_plot_marks_fitted_and_collective():
     arr = pd.DataFrame({"composition": ["LPS75"], "slope": [np.nan], "intercept": [np.nan]})
     comparable = comparable_references(EXP, [{"name": "LPS75", "x": 0.75}])
     assert plot_arrhenius(cond, arr, comparable).startswith("data:image/png")
+
+
+def test_arrhenius_plot_draws_the_glass_and_the_melt_apart(monkeypatch):
+    """Below Tg: circles and a dashed law down to 298 K; above: triangles and a dotted law
+    over the melt's own temperatures only; a vertical line at Tg; bars never below zero."""
+    import lpsflow.report as report
+
+    monkeypatch.setattr(report, "figure_png", lambda fig: fig)
+    temps = [350.0, 400.0, 450.0, 600.0, 700.0, 800.0]
+    sigma = [1e-4, 4e-4, 1e-3, 3e-2, 6e-2, 1e-1]
+    cond = pd.DataFrame(
+        {
+            "composition": ["LPS75"] * 6,
+            "temperature_K": temps,
+            "sigma_S_cm": sigma,
+            "sigma_err_S_cm": [5e-4] + [1e-5] * 5,  # the first: error 5x the value
+            "fitted": True,
+            "regime": ["below_tg"] * 3 + ["above_tg"] * 3,
+        }
+    )
+    arr = pd.DataFrame(
+        {
+            "composition": ["LPS75"],
+            "slope": [-3000.0],
+            "intercept": [5.0],
+            "melt_slope": [-1500.0],
+            "melt_intercept": [3.0],
+            "tg_K": [500.0],
+        }
+    )
+    fig = plot_arrhenius(cond, arr, comparable_references(EXP, []))
+    ax = fig.axes[0]
+    lines = {line.get_linestyle(): line for line in ax.get_lines() if len(line.get_xdata()) > 2}
+    glass_x, melt_x = 1000 / np.asarray(lines["--"].get_xdata()), lines[":"].get_xdata()
+    assert glass_x.min() == pytest.approx(298.15) and glass_x.max() == pytest.approx(450)
+    assert 1000 / np.max(melt_x) == pytest.approx(600) and 1000 / np.min(melt_x) == pytest.approx(
+        800
+    )
+    markers = {line.get_marker() for line in ax.get_lines()}
+    assert {"o", "^"} <= markers
+    assert any(line.get_linestyle() == "-." for line in ax.get_lines())  # Tg
+    for coll in ax.collections:  # error bar segments: none reaches zero or below
+        for seg in coll.get_segments():
+            assert (np.asarray(seg)[:, 1] > 0).all()
