@@ -20,7 +20,6 @@ from lpsflow.transport import (
     collective_conductivity,
     combine_replicas,
     diffusive_check,
-    extension_ps,
     fit_diffusion,
     fraction_errorbars,
     msd_by_atom,
@@ -184,22 +183,6 @@ def test_run_needed_is_longer_than_every_run_called_not_diffusive():
     assert sub["run_needed_basis"].startswith("floor")
     walk_ok = diffusive_check(lags, 6 * 0.5 * lags, 0.5e-4)
     assert walk_ok["diffusive"] and walk_ok["run_needed_ps"] == run and walk_ok["run_factor"] == 1
-
-
-def test_extension_goes_to_the_run_needed_within_the_limit():
-    check = {"diffusive": False, "not_diffusive": True, "run_needed_ps": 800.0}
-    assert extension_ps(check, 200.0, 2000.0) == pytest.approx(600.0)
-    assert extension_ps(check, 200.0, 500.0) == pytest.approx(300.0)  # capped by the limit
-    assert extension_ps(check, 500.0, 500.0) == 0.0  # at the limit: stays flagged
-    assert extension_ps({**check, "diffusive": True, "not_diffusive": False}, 200, 2000) == 0
-    # with a real check: a slow walk is extended to about the run that reaches 6 A^2
-    rng = np.random.default_rng(3)
-    slow = walk(rng, 2000, 200, 0.0025, 0.1)
-    fit = tracer_msd(slow, 0.1)
-    check = diffusive_check(fit["lags_ps"], fit["msd_A2"], fit["D_cm2_s"])
-    run = fit["lags_ps"][-1]
-    assert extension_ps(check, run, 1e6) == pytest.approx(check["run_needed_ps"] - run)
-    assert run + extension_ps(check, run, 1e6) == pytest.approx(6.0 / 0.015 / 0.2, rel=0.2)
 
 
 def test_charges_are_formal_and_neutral():

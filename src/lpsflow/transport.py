@@ -23,8 +23,8 @@ Rules a run must pass before its numbers are used (tested in tests/test_transpor
   comparable to the squared distance between neighbouring Li sites (a few angstrom; 6 A^2 is
   a hop of about 2.5 A), so the Li have left their cages. Runs that fail are
   ``not_diffusive``; :func:`diffusive_check` estimates the run length that would pass, always
-  longer than the run (at least ``RUN_FLOOR_FACTOR`` = 2 x when no estimate exists), and
-  :func:`extension_ps` says how much longer to run within a limit.
+  longer than the run (at least ``RUN_FLOOR_FACTOR`` = 2 x when no estimate exists), which
+  :func:`lpsflow.production.extension_ps` uses to extend a run within a limit.
 * **Intervals of positive quantities** (D, sigma) are log-normal: the value's standard error
   ``err`` becomes a log-space width s = sqrt(ln(1 + (err / value)^2)) (the log-normal with the
   same mean and standard deviation) and the 95 % bounds are value x exp(-/+ z s), with z the
@@ -401,21 +401,6 @@ def diffusive_check(
         "run_needed_basis": basis,
         "run_factor": run_needed / run_ps if run_ps > 0 else float("nan"),
     }
-
-
-def extension_ps(check: dict, run_ps: float, limit_ps: float) -> float:
-    """How many ps to extend a run (from its last frame) so that it may become diffusive.
-
-    ``check`` is :func:`diffusive_check`'s result for the run of ``run_ps`` (ps, recorded);
-    the run is extended to ``run_needed_ps`` but never beyond ``limit_ps`` (ps, total). 0 for a
-    diffusive run and for a run already at the limit: it stays flagged not diffusive.
-    """
-    if check.get("diffusive", False) or not check.get("not_diffusive", True):
-        return 0.0
-    target = min(float(check["run_needed_ps"]), float(limit_ps))
-    if not np.isfinite(target) or target <= run_ps:
-        return 0.0
-    return target - float(run_ps)
 
 
 def nernst_einstein(
