@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -441,6 +442,9 @@ def test_report_problems_finds_what_is_wrong():
     assert any("sigma_lo95" in p for p in problems) and any("fraction" in p for p in problems)
     assert any("run_needed_ps" in p for p in problems)
     assert report_problems(table_html(bad.iloc[1:])) == []  # a diffusive run needs itself
+    failed = bad.iloc[:1].assign(run_ps=np.nan, run_needed_ps=np.nan, sigma_lo95=0.0)
+    assert report_problems(table_html(failed.assign(untrusted_fraction=1.0))) == []  # MD failed
+    assert len(report_problems(table_html(failed.assign(run_ps=10.0)))) == 2  # no estimate
     naked = bad.iloc[1:].to_html(index=False)
     assert "not in a div.table-wrap" in report_problems(naked)[0]
 

@@ -480,7 +480,10 @@ def density_table(
             (r for r in npt if r["composition"] == comp), key=lambda r: r["temperature_K"]
         ):
             row[f"{run['temperature_K']:g} K"] = run.get("npt_density_g_cm3")
-        match = measured[measured["composition"] == comp] if len(measured) else measured
+        # measured values are keyed by material now: the glass-stage table compares them
+        # (lpsflow.glass_density.density_comparison, results/production/density.csv)
+        keyed = "composition" in measured and len(measured)
+        match = measured[measured["composition"] == comp] if keyed else measured.iloc[0:0]
         row["measured (verified)"] = (
             f"{match['density_g_cm3'].iloc[0]:g} ({match['reference'].iloc[0]})"
             if len(match)
@@ -490,6 +493,24 @@ def density_table(
             row["note"] = "NPT failed (box guard): packing density kept, not a result"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def glass_stage_tables(inp) -> dict:
+    """HTML of the glass stage's tables (summarize_glasses): glass and crystal densities
+    against experiment, the model's Tg beside measured values, the quench-rate sensitivity
+    (only with more than one rate); None where the campaign has no such input."""
+
+    def read(key):
+        path = inp.get(key) if hasattr(inp, "get") else None
+        return pd.read_csv(path) if path and Path(path).exists() else None
+
+    density, tg, rates = read("glass_density"), read("glass_tg"), read("quench_rates")
+    several = rates is not None and rates["quench_rate_K_ps"].nunique() > 1
+    return {
+        "glass_density": table_html(density) if density is not None else None,
+        "glass_tg": table_html(tg) if tg is not None else None,
+        "quench_rates": table_html(rates) if several else None,
+    }
 
 
 def structure_runs_table(runs: list[dict], kinds: dict) -> pd.DataFrame:
@@ -595,7 +616,8 @@ def plot_teacher_test(table: pd.DataFrame) -> str:
     """Force RMSE on the fixed teacher test set against the iteration (bars: member spread)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for comp, g in table.groupby("composition"):
-        ax.errorbar(g["iteration"], g["rmse_f"], yerr=g["rmse_f_sd"], fmt="o-", label=comp)
+        bars = positive_errorbars(g["rmse_f"], g["rmse_f_sd"])  # member spread, never below 0
+        ax.errorbar(g["iteration"], g["rmse_f"], yerr=bars, fmt="o-", label=comp)
     ax.set(
         xlabel="iteration",
         ylabel="force RMSE (eV/Å)",
@@ -946,6 +968,8 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "theory": table_html(theory) if theory is not None else None,
         "n_theories": int(theory["theory"].nunique()) if theory is not None else 0,
         "densities": table_html(density_table(densities, npt, config, measured_densities())),
+        # ---- glass stage (lpsflow.glass_density, .glass_transition; summarize_glasses) ----
+        **glass_stage_tables(inp),
         "structure_runs": table_html(structure_runs_table(structure_runs, kinds)),
         "crystals": sorted(c for c, k in kinds.items() if k == "crystal"),
         "melted_crystals": sorted(
@@ -1113,7 +1137,7 @@ def report_problems(html: str) -> list[str]:
             slow = cells.get("diffusive") == "False" or bool(cells.get("not_diffusive_reason"))
             if slow and "run_ps" in cells and "run_needed_ps" in cells:
                 run, needed = _number(cells["run_ps"]), _number(cells["run_needed_ps"])
-                if not needed > run:
+                if np.isfinite(run) and not needed > run:  # no run_ps: the MD failed
                     problems.append(
                         f"{name}: run called not diffusive with run_needed_ps "
                         f"{cells['run_needed_ps']} not above run_ps {cells['run_ps']}"
