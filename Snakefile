@@ -58,3 +58,4 @@ rule all:
     default_target: True
     input:
         final_targets,
+        iteration_summaries,  # results/iter_NNN/summary.csv as each iteration ends

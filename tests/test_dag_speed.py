@@ -58,6 +58,7 @@ def _campaign_files(root, n_comp=N_COMP, n_temp=N_TEMP, n_iter=N_ITER):
         ]
         files += [
             (f"{it}/select/verdict.json", json.dumps(verdict)),
+            (f"{it}/summary.csv", ""),
             (f"{it}/label/labels.csv", ""),
         ]
     files += [("results/loop/iterations.csv", ""), ("results/loop/tables.json", "")]

@@ -69,6 +69,7 @@ INIT_METHOD = config["init"]["method"]
 localrules:
     all,
     summarize_labels,
+    summarize_iteration,
     summarize_iterations,
 
 

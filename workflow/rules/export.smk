@@ -1,6 +1,24 @@
 # The end of the loop: per-iteration tables and the exported final model.
 
 
+# ---- one iteration's table, written when its selection is done (progress) ----
+rule summarize_iteration:
+    input:
+        rmse=rules.test_models.output.rmse,
+        ratios=rules.select_candidates.output.ratios,
+        dataset=rules.build_dataset.output.table,
+        verdict=rules.select_candidates.output.verdict,
+    output:
+        table="results/iter_{iter}/summary.csv",
+    log:
+        "logs/iter_{iter}/summarize.log",
+    priority: 10  # before the next iteration's jobs (a table, a second on the main node)
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/summarize_iteration.py"
+
+
 # ---- one table of every iteration: data size, RMSE, selection ratios ----
 rule summarize_iterations:
     input:

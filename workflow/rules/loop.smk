@@ -6,6 +6,10 @@
 #   -> checkpoint select_candidates (verdict.json) -> label_candidate x n_selected
 #   -> collect_candidate_labels -> iteration i+1 ... until a verdict says stop or
 #   loop.max_iterations; final_iteration() walks the verdicts 0, 1, ... once per consumer.
+# Progress: rule all asks for each selected iteration's summary table (iteration_summaries),
+# so a table is written as soon as its iteration's selection is done.
+from snakemake.exceptions import IncompleteCheckpointException
+
 from lpsflow.loop import Verdict
 
 
@@ -28,6 +32,27 @@ def final_iteration():
         if verdict(i).stop:
             return i
     return S.loop.max_iterations - 1
+
+
+def iteration_summaries(wildcards):
+    """Summary tables of the iterations whose selection is done, plus the output of the
+    selection in progress: rule all asks for them, so each table is written as soon as its
+    iteration is selected, not when the loop ends (one walk over the checkpoints).
+
+    The selection in progress is returned as an ordinary input (the checkpoint's target, as
+    Snakemake itself does), not raised, so the tables already known are kept; when that
+    checkpoint finishes Snakemake re-evaluates its dependents, this rule among them.
+    """
+    tables = []
+    for i in range(S.loop.max_iterations):
+        try:
+            stop = verdict(i).stop
+        except IncompleteCheckpointException as waiting:
+            return tables + [waiting.targetfile]
+        tables.append(f"{iter_dir(i)}/summary.csv")
+        if stop:
+            break
+    return tables
 
 
 def final_model_inputs(wildcards):
