@@ -237,6 +237,15 @@ def _transport_runs(rng) -> tuple[pd.DataFrame, dict]:
 
 def synthetic_report(root, atoms) -> str:
     """Render results/report.html of the made-up campaign under ``root``; returns the HTML."""
+    from lpsflow.report import render_checked
+
+    html, problems = render_checked(synthetic_context(root, atoms))
+    (root / "results" / "report.html").write_text(html)
+    return html
+
+
+def synthetic_context(root, atoms) -> dict:
+    """The report context of the made-up campaign, its tables written under ``root``."""
     import json
 
     import numpy as np
@@ -246,7 +255,7 @@ def synthetic_report(root, atoms) -> str:
     from conftest import REPO, validated
 
     from lpsflow.glass_structure import analyse
-    from lpsflow.report import build_context, render
+    from lpsflow.report import build_context
     from lpsflow.settings import Settings
     from lpsflow.teacher import compare
     from lpsflow.transport import runs_table, summarize_runs
@@ -372,9 +381,7 @@ def synthetic_report(root, atoms) -> str:
     inp["teacher_structure"] = [str(res / "teacher" / "LPS75" / "structure.json")]
     config = validated(yaml.safe_load((REPO / "config" / "demo.yaml").read_text()))
     science = Settings.from_config(config).science()
-    html = render(build_context(inp, science, ["Li", "P", "S"], str(root / "store")))
-    (res / "report.html").write_text(html)
-    return html
+    return build_context(inp, science, ["Li", "P", "S"], str(root / "store"))
 
 
 @pytest.fixture
@@ -422,6 +429,17 @@ def test_report_checks_itself(made_up_report):
     bias = {r["quantity"]: r for r in _table(html, "quantity", "pooled_ratio")}
     assert bias["sigma"]["verdict"] == "DP low" and 0.7 < float(bias["sigma"]["pooled_ratio"]) < 0.9
     assert "Tg was not determined" not in html and "Above Tg (the melt)" in html
+
+
+def test_report_lists_what_its_self_check_finds(tmp_path, li3ps4_8):
+    from lpsflow.report import render_checked, table_html
+
+    context = synthetic_context(tmp_path, li3ps4_8)
+    html, problems = render_checked(context)
+    assert problems == [] and "self-check" not in html
+    bad = pd.DataFrame({"composition": ["A"], "sigma_lo95": [-19.0]})
+    html, problems = render_checked({**context, "conductivity": table_html(bad)})
+    assert len(problems) == 1 and "self-check" in html and "sigma_lo95 = -19" in html
 
 
 def test_report_problems_finds_what_is_wrong():

@@ -788,6 +788,16 @@ def render(context: dict, template: str = "report.html.j2") -> str:
     return env.get_template(template).render(**context)
 
 
+def render_checked(context: dict) -> tuple[str, list[str]]:
+    """The page and what :func:`report_problems` finds in it; a page with problems is
+    rendered again with them listed at its top (``self_check``)."""
+    html = render(context)
+    problems = report_problems(html)
+    if problems:
+        html = render({**context, "self_check": problems})
+    return html, problems
+
+
 def expected_units(sample_paths: list[str]) -> dict:
     """Anion units each composition was built with (from the sampled cells' headers)."""
     from ase.io import read
