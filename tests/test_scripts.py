@@ -96,6 +96,7 @@ RETURNS = {
     "aimd.aimd_frames": lambda: ([], mock.MagicMock()),
     "production.npt_summary": lambda: {"nvt_volume_A3": 1000.0},
     "report.render": lambda: "<html></html>",
+    "report.render_checked": lambda: ("<html></html>", []),
     "transport.fit_diffusion": lambda: {"D_cm2_s": 1e-6, "D_err_cm2_s": 1e-7},
     "production.deviation_summary": lambda: {"untrusted_fraction": 0.0},
 }
