@@ -396,7 +396,7 @@ def _table(html: str, first_column: str, has: str):
 
     parser = _Tables()
     parser.feed(html)
-    for t in parser.tables:
+    for t in parser.joined():
         if t["header"][:1] == [first_column] and has in t["header"]:
             return [dict(zip(t["header"], r, strict=True)) for r in t["rows"]]
     raise AssertionError(f"no table with {first_column} and {has}")
@@ -442,6 +442,24 @@ def test_report_lists_what_its_self_check_finds(tmp_path, li3ps4_8):
     assert len(problems) == 1 and "self-check" in html and "sigma_lo95 = -19" in html
 
 
+def test_wide_tables_are_split_and_read_back_as_one():
+    from lpsflow.report import _Tables, table_html
+
+    wide = pd.DataFrame({"composition": ["A", "B"], "temperature_K": [400.0, 500.0]})
+    for i in range(25):
+        wide[f"col_{i}"] = [i, -i]
+    html = table_html(wide, max_columns=10)
+    assert html.count("<table") == 4 and html.count('class="table-wrap"') == 4  # 25 = 8+8+8+1
+    assert html.count(">composition</th>") == 4  # keys repeated in every part
+    assert "col_<wbr>0" in html and '<td class="n">-24</td>' in html
+    parser = _Tables()
+    parser.feed(html)
+    (whole,) = parser.joined()
+    assert whole["header"] == list(wide.columns) and whole["wrapped"]
+    assert whole["rows"][1][:3] == ["B", "500", "0"] and whole["rows"][1][-1] == "-24"
+    assert table_html(wide.iloc[:, :5]).count("<table") == 1
+
+
 def test_report_problems_finds_what_is_wrong():
     from lpsflow.report import report_problems, table_html
 
@@ -465,6 +483,12 @@ def test_report_problems_finds_what_is_wrong():
     assert len(report_problems(table_html(failed.assign(run_ps=10.0)))) == 2  # no estimate
     naked = bad.iloc[1:].to_html(index=False)
     assert "not in a div.table-wrap" in report_problems(naked)[0]
+    # a split table: run_ps and run_needed_ps in different parts are still compared
+    split = table_html(
+        bad.iloc[:1].drop(columns=["sigma_lo95", "untrusted_fraction"]), max_columns=2
+    )
+    assert split.count("<table") == 3
+    assert len(report_problems(split)) == 1 and "run_needed_ps" in report_problems(split)[0]
 
 
 @pytest.mark.parametrize("width", [1280, 800])

@@ -42,14 +42,46 @@ def figure_png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def table_html(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
-    """``df`` as an HTML table inside a ``div.table-wrap`` (kept within the page width)."""
+#: leading columns that identify a row; repeated in every part of a split table
+KEY_COLUMNS = ("composition", "replica", "temperature_K", "T (K)", "iteration", "quantity")
+#: a table with more columns is split into parts of at most this many (keys included)
+MAX_COLUMNS = 12
+
+
+def table_html(df: pd.DataFrame, floatfmt: str = "{:.4g}", max_columns: int = MAX_COLUMNS) -> str:
+    """``df`` as HTML that fits the page: each table in a ``div.table-wrap`` (the page never
+    widens: what is still too wide scrolls in its box), headers that wrap at underscores,
+    numbers that do not break, and a table of more than ``max_columns`` columns split into
+    parts of the same rows, each repeating the leading key columns (:data:`KEY_COLUMNS`) and
+    marked ``data-split`` (id), ``data-part`` (k/n) and ``data-keys`` (how many key columns)
+    so that :func:`report_problems` reads the parts as one table."""
     if df is None or df.empty:
         return "<p class='muted'>none</p>"
-    table = df.to_html(
-        index=False, classes="table", float_format=floatfmt.format, na_rep="–", border=0
-    )
-    return f'<div class="table-wrap">{table}</div>'
+    keys = []
+    for col in df.columns:
+        if col not in KEY_COLUMNS or len(keys) >= 3:
+            break
+        keys.append(col)
+    rest = [c for c in df.columns if c not in keys]
+    per = max(max_columns - len(keys), 1)
+    groups = [rest[i : i + per] for i in range(0, len(rest), per)] or [[]]
+    split = hashlib.sha256(df.to_csv().encode()).hexdigest()[:10]
+    parts = []
+    for k, group in enumerate(groups):
+        table = df[keys + group].to_html(
+            index=False, classes="table", float_format=floatfmt.format, na_rep="–", border=0
+        )
+        table = re.sub(
+            r"(<th[^>]*>)([^<]*)(</th>)",
+            lambda m: m[1] + m[2].replace("_", "_<wbr>") + m[3],
+            table,
+        )
+        table = re.sub(r"<td>([^<\s]*)</td>", r'<td class="n">\1</td>', table)
+        if len(groups) > 1:
+            mark = f'data-split="{split}" data-part="{k + 1}/{len(groups)}" data-keys="{len(keys)}"'
+            table = table.replace("<table ", f"<table {mark} ", 1)
+        parts.append(f'<div class="table-wrap">{table}</div>')
+    return "\n".join(parts)
 
 
 def experimental_references() -> pd.DataFrame:
@@ -1080,6 +1112,8 @@ class _Tables(HTMLParser):
             self._divs.append("table-wrap" in (attrs.get("class") or "").split())
         elif tag == "table":
             self._table = {"header": [], "rows": [], "wrapped": any(self._divs)}
+            self._table["split"] = attrs.get("data-split")
+            self._table["keys"] = int(attrs.get("data-keys") or 0)
         elif tag == "tr" and self._table is not None:
             self._row, self._header = [], False
         elif tag in ("td", "th") and self._row is not None:
@@ -1106,6 +1140,24 @@ class _Tables(HTMLParser):
         if self._cell is not None:
             self._cell.append(data)
 
+    def joined(self) -> list[dict]:
+        """The tables, the parts of a split table (``data-split``) joined side by side."""
+        out: list[dict] = []
+        first: dict[str, dict] = {}
+        for table in self.tables:
+            split = table["split"]
+            if split is None or split not in first:
+                whole = {**table, "rows": [list(r) for r in table["rows"]]}
+                out.append(whole)
+                if split is not None:
+                    first[split] = whole
+                continue
+            whole, n = first[split], table["keys"]
+            whole["header"] = whole["header"] + table["header"][n:]
+            whole["rows"] = [a + b[n:] for a, b in zip(whole["rows"], table["rows"], strict=False)]
+            whole["wrapped"] = whole["wrapped"] and table["wrapped"]
+        return out
+
 
 def _number(text: str) -> float:
     try:
@@ -1127,7 +1179,7 @@ def report_problems(html: str) -> list[str]:
     parser = _Tables()
     parser.feed(html)
     problems = []
-    for i, table in enumerate(parser.tables):
+    for i, table in enumerate(parser.joined()):
         header = table["header"]
         name = f"table {i + 1} ({', '.join(header[:3])}...)"
         if not table["wrapped"]:
