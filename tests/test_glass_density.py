@@ -104,3 +104,24 @@ def test_quench_rate_table_and_tg_beside_measured():
     table = tg_table([{**tgs[0], "x": 0.75}, {**tgs[1], "x": 0.8}], measured_tg())
     assert table["measured_tg_K"].iloc[0] == pytest.approx(482.45)
     assert np.isnan(table["measured_tg_K"].iloc[1])
+
+
+def test_report_shows_the_glass_stage_tables(tmp_path):
+    from lpsflow.report import glass_stage_tables
+
+    pd.DataFrame({"composition": ["L75"], "compared_with": ["measured glass"]}).to_csv(
+        tmp_path / "density.csv", index=False
+    )
+    one_rate = pd.DataFrame({"composition": ["L75"], "quench_rate_K_ps": [9.0]})
+    one_rate.to_csv(tmp_path / "rates.csv", index=False)
+    inp = {
+        "glass_density": str(tmp_path / "density.csv"),
+        "quench_rates": str(tmp_path / "rates.csv"),
+    }
+    out = glass_stage_tables(inp)
+    assert "measured glass" in out["glass_density"] and out["glass_tg"] is None
+    assert out["quench_rates"] is None  # one rate: no sensitivity to show
+    pd.concat([one_rate, one_rate.assign(quench_rate_K_ps=90.0)]).to_csv(
+        tmp_path / "rates.csv", index=False
+    )
+    assert "90" in glass_stage_tables(inp)["quench_rates"]
