@@ -354,3 +354,24 @@ def test_report_section_renders(tmp_path):
     assert "Li environments and unit stability" in html
     assert "The anion units changed during: LPS70 replica 0 at 800 K" in html
     assert section["fig"].startswith("data:image/png")
+
+
+def test_units_campaign_holds_both_series():
+    """config/units.yaml: x = 0.67-0.80 and two speciations at x = 0.70 with the same atoms."""
+    from pathlib import Path
+
+    import yaml
+
+    from lpsflow.stoichiometry import solve
+
+    cfg = yaml.safe_load((Path(__file__).parents[1] / "config" / "units.yaml").read_text())
+    cells = {
+        c["name"]: solve(c["x"], c["n_atoms"], speciation=c.get("speciation"))
+        for c in cfg["compositions"]
+    }
+    xs = sorted(round(s.x, 2) for s in cells.values())
+    assert xs == [0.67, 0.7, 0.7, 0.75, 0.8]
+    rich, ps4_rich = cells["LPS70"], cells["LPS70_PS4"]
+    assert rich.element_counts() == ps4_rich.element_counts()  # same composition and size
+    assert rich.units == {"PS4": 4, "P2S7": 4} and ps4_rich.units == {"PS4": 8, "P2S6": 2}
+    assert cfg["dft"]["engine"] == "mlip"
