@@ -27,6 +27,7 @@ BENCHMARKS = [
     "demo_campaign",
     "dp_vs_aimd",
     "pytest_durations",
+    "teacher_card",
     "transport_analysis",
     "workflow_overhead",
 ]
@@ -275,3 +276,23 @@ def test_smoke_transport_analysis(tmp_path):
     assert record["figures"][f"analysis wall, {label}"]["value"] > 0
     assert 0 < record["figures"][f"peak memory, {label}"]["value"] < 1000
     assert not record["notes"]  # the analysis child exited 0
+
+
+def test_smoke_teacher_card(tmp_path):
+    """The teacher card runs NPT with the engine's own teacher calculator and compares the
+    crystal's density with the measured one (the smoke run: 4 steps of one unit cell)."""
+    pytest.importorskip("chgnet", reason="teacher extra missing: pip install '.[teacher]'")
+    record = smoke("teacher_card", tmp_path)
+    (row,) = record["rows"]
+    assert (row["teacher"], row["crystal"], row["atoms"]) == ("chgnet-0.3.0", "beta-Li3PS4", 32)
+    assert row["measured_density"] == 1.853  # g/cm3, Homma et al. (measured_density.csv)
+    assert row["start_density"] == pytest.approx(1.853, rel=1e-3)  # the shipped Homma cell
+    # the mean lengths per conventional cell give the mean density (orthorhombic cell)
+    a, b, c = row["lengths"]
+    assert row["start_density"] * 12.819 * 8.2195 * 6.1236 / (a * b * c) == pytest.approx(
+        row["density"], rel=0.01
+    )
+    expected = 100 * (row["density"] / row["measured_density"] - 1)
+    assert row["density_error_pct"] == pytest.approx(expected)
+    assert row["atom_steps_per_s"] > 0
+    assert len(row["lengths"]) == 3 and not row["lengths_sorted"]
