@@ -353,9 +353,9 @@ def synthetic_context(root, atoms) -> dict:
             "composition": "LPS75",
             "temperature_K": temps,
             "D_cm2_s": d_t,
-            "D_err_cm2_s": 0.6 * d_t,  # a wide teacher error: its 95 % would reach below 0
+            "D_err_cm2_s": 0.04 * d_t,
             "sigma_S_cm": d_t * 1e4,
-            "sigma_err_S_cm": 0.6 * d_t * 1e4,
+            "sigma_err_S_cm": 0.04 * d_t * 1e4,
             "volume_A3": 1000.0,
         }
     )

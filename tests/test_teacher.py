@@ -74,39 +74,62 @@ def test_compare_uses_combined_95_interval():
     assert compare(dp, teacher)["volume_ratio"].tolist() == pytest.approx([1.34, 1.2])
 
 
-def test_pooled_ratio_recovers_a_known_bias():
-    """Six points with DP = 0.8 x teacher and 10 % noise on each: the pooled ratio's
-    interval holds 0.8 and lies below 1 (each point alone agrees within its own interval)."""
-    rng = np.random.default_rng(0)
-    temps = [600.0, 700.0, 800.0, 900.0, 1000.0, 1100.0]
-    d_t = 1e-5 * np.exp(-2000 / np.array(temps))
+def _biased(bias: float, rel_err: float, noise: float, n: int = 6, seed: int = 0):
+    """Teacher and DP tables of n points: DP = bias x teacher x lognormal(noise); both sides
+    state a relative error ``rel_err``."""
+    rng = np.random.default_rng(seed)
+    temps = np.linspace(600.0, 1100.0, n)
+    d_t = 1e-5 * np.exp(-2000 / temps)
     teacher = pd.DataFrame(
         {
             "composition": "A",
             "temperature_K": temps,
             "D_cm2_s": d_t,
-            "D_err_cm2_s": 0.15 * d_t,
+            "D_err_cm2_s": rel_err * d_t,
             "sigma_S_cm": d_t * 1e5,
-            "sigma_err_S_cm": 0.15 * d_t * 1e5,
+            "sigma_err_S_cm": rel_err * d_t * 1e5,
         }
     )
-    noise = np.exp(0.1 * rng.normal(size=6))
-    dp = teacher.assign(D_cm2_s=0.8 * d_t * noise, sigma_S_cm=0.8 * d_t * 1e5 * noise)
-    table = compare(dp, teacher)
-    assert table["sigma_agrees"].all()  # the per-point verdicts hide the bias
+    factor = bias * np.exp(noise * rng.normal(size=n))
+    dp = teacher.assign(
+        D_cm2_s=d_t * factor,
+        sigma_S_cm=d_t * 1e5 * factor,
+        D_err_cm2_s=rel_err * d_t * factor,
+        sigma_err_S_cm=rel_err * d_t * 1e5 * factor,
+    )
+    return compare(dp, teacher)
+
+
+def test_pooled_ratio_recovers_a_known_bias():
+    """DP = 0.8 x teacher at 8 points, 10 % errors on each side and the scatter they imply:
+    most per-point verdicts pass, the pooled ratio's interval holds 0.8 and lies below 1."""
+    table = _biased(0.8, 0.10, np.sqrt(2) * 0.10, n=8)
+    assert table["sigma_agrees"].sum() >= 6  # the per-point verdicts mostly hide the bias
     assert (table["sigma_ratio_lo95"] > 0).all()
     assert (table["sigma_ratio_lo95"] < table["sigma_ratio"]).all()
     assert (table["sigma_ratio"] < table["sigma_ratio_hi95"]).all()
     bias = pooled_ratio(table).set_index("quantity")
     for q in ("D", "sigma"):
         row = bias.loc[q]
-        assert row["n_points"] == 6 and row["pooled_ratio_lo95"] < 0.8 < row["pooled_ratio_hi95"]
+        assert row["n_points"] == 8 and row["pooled_ratio_lo95"] < 0.8 < row["pooled_ratio_hi95"]
         assert row["pooled_ratio"] == pytest.approx(0.8, rel=0.1)
         assert row["pooled_ratio_hi95"] < 1 and row["verdict"] == "DP low"
-    unbiased = pooled_ratio(compare(teacher.assign(D_cm2_s=d_t * noise), teacher))
-    assert unbiased.set_index("quantity").loc["D", "verdict"] == "no bias resolved"
-    one = pooled_ratio(compare(dp.iloc[:1], teacher.iloc[:1])).iloc[0]
+    unbiased = pooled_ratio(_biased(1.0, 0.10, np.sqrt(2) * 0.10, n=8)).set_index("quantity")
+    assert unbiased.loc["D", "verdict"] == "no bias resolved"
+    one = pooled_ratio(_biased(0.8, 0.1, 0.1, n=1)).iloc[0]
     assert one["verdict"] == "too few points" and np.isnan(one["pooled_ratio_lo95"])
+
+
+def test_pooled_interval_is_no_sharper_than_the_points_errors():
+    """Points that agree far more closely (1 %) than their stated 30 % errors: the interval
+    comes from the errors, sqrt(sum s_i^2) / n, not from the scatter."""
+    table = _biased(0.9, 0.30, 0.01, n=5)
+    row = pooled_ratio(table).set_index("quantity").loc["sigma"]
+    s = np.sqrt(2 * np.log1p(0.3**2))  # per point, both sides
+    assert row["se_errors"] == pytest.approx(s / np.sqrt(5), rel=1e-6)
+    assert row["se_errors"] > 10 * row["se_scatter"]
+    assert row["pooled_ratio_lo95"] < 0.9 * np.exp(-2 * row["se_errors"])
+    assert row["verdict"] == "no bias resolved"
 
 
 def _lj_cell():

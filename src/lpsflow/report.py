@@ -598,10 +598,12 @@ def plot_run_rdfs(runs: list[dict]) -> str:
     return figure_png(fig)
 
 
-def plot_teacher_arrhenius(table: pd.DataFrame) -> str:
-    """sigma (S/cm) of teacher (open) and DP (filled) with log-normal 95 % error bars (never
-    below zero), against 1000/T."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+def plot_teacher_arrhenius(table: pd.DataFrame, bias: pd.DataFrame | None = None) -> str:
+    """Left: sigma (S/cm) of teacher (open) and DP (filled) with log-normal 95 % error bars
+    (never below zero), against 1000/T. Right: each point's DP / teacher sigma ratio with its
+    log-normal 95 % interval and, from ``bias`` (:func:`lpsflow.teacher.pooled_ratio`), the
+    pooled ratio over all points with its 95 % interval (band)."""
+    fig, (ax, axr) = plt.subplots(1, 2, figsize=(11, 4.5))
     for comp, g in table.groupby("composition"):
         x = 1000.0 / g["temperature_K"]
         dp_err = positive_errorbars(g["sigma_S_cm_dp"], g["sigma_err_S_cm_dp"], Z95)
@@ -615,10 +617,37 @@ def plot_teacher_arrhenius(table: pd.DataFrame) -> str:
             color=line[0].get_color(),
             label=f"{comp} teacher",
         )
+        if {"sigma_ratio", "sigma_ratio_lo95", "sigma_ratio_hi95"} <= set(g):
+            r = g["sigma_ratio"].to_numpy(float)
+            bars = np.nan_to_num(
+                np.vstack([r - g["sigma_ratio_lo95"], g["sigma_ratio_hi95"] - r]), nan=0.0
+            )
+            axr.errorbar(x, r, yerr=bars, fmt="o", color=line[0].get_color(), label=comp)
     if (table[["sigma_S_cm_dp", "sigma_S_cm_teacher"]] > 0).all().all():
         ax.set_yscale("log")
     ax.set(xlabel="1000 / T (1/K)", ylabel="σ (S/cm)", title="Teacher vs DP (95 % intervals)")
     ax.legend(fontsize=7)
+    axr.axhline(1.0, color="k", lw=0.8)
+    row = None
+    if bias is not None and len(bias):
+        row = bias.set_index("quantity").loc["sigma"] if "sigma" in set(bias["quantity"]) else None
+    if row is not None and np.isfinite(row["pooled_ratio"]):
+        lo, hi = row["pooled_ratio_lo95"], row["pooled_ratio_hi95"]
+        if np.isfinite(lo) and np.isfinite(hi):
+            axr.axhspan(lo, hi, color="0.85", zorder=0, label="pooled 95 % interval")
+        axr.axhline(
+            row["pooled_ratio"],
+            color="0.3",
+            ls="--",
+            label=f"pooled ratio {row['pooled_ratio']:.3g} [{lo:.3g}, {hi:.3g}]",
+        )
+    axr.set(
+        xlabel="1000 / T (1/K)",
+        ylabel="σ DP / σ teacher",
+        title="Bias: DP / teacher per point and pooled",
+        yscale="log",
+    )
+    axr.legend(fontsize=7)
     return figure_png(fig)
 
 
@@ -754,7 +783,7 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
             if not (r.D_agrees and r.sigma_agrees)
         ),
         "ea": table_html(ea),
-        "fig_arrhenius": plot_teacher_arrhenius(table) if len(table) else None,
+        "fig_arrhenius": plot_teacher_arrhenius(table, bias) if len(table) else None,
         "fig_rdf": plot_teacher_rdfs(structures, t_struct) if structures else None,
         "units": table_html(units),
         "speed": table_html(by_engine),

@@ -335,27 +335,46 @@ def compare(dp: pd.DataFrame, teacher: pd.DataFrame) -> pd.DataFrame:
     return merged.sort_values(keys).reset_index(drop=True)
 
 
+def _log_variance(table: pd.DataFrame, q: str, unit: str, side: str) -> np.ndarray:
+    """ln(1 + (err / value)^2) of ``q`` on ``side`` (dp, teacher): the log-space variance of
+    a log-normal with that mean and standard deviation; NaN where unknown."""
+    value, err = f"{q}_{unit}_{side}", f"{q}_err_{unit}_{side}"
+    if value not in table or err not in table:
+        return np.full(len(table), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log1p((table[err].to_numpy(float) / table[value].to_numpy(float)) ** 2)
+
+
 def pooled_ratio(table: pd.DataFrame) -> pd.DataFrame:
     """The DP / teacher bias over all compared points, for D and for sigma.
 
     Per quantity: the geometric mean of the point ratios, exp(mean ln ratio), with a 95 %
-    Student t-interval on the mean log ratio over the n points with a positive ratio
-    (mean -/+ t(0.975, n - 1) sd / sqrt(n), sd of the ln ratios with ddof 1, then exp: the
-    bounds are positive). The points are taken as independent samples of one bias: their
-    scatter carries both the per-point statistical errors and any change of the bias with
-    temperature. ``verdict``: ``DP low`` (interval below 1), ``DP high`` (above 1) or
-    ``no bias resolved``; NaN bounds with fewer than 2 points. ``table`` is :func:`compare`'s.
+    Student t-interval on the mean log ratio over the n points with a positive ratio:
+    mean -/+ t(0.975, n - 1) se, then exp (the bounds are positive). The standard error se is
+    the larger of the points' scatter, sd(ln ratio, ddof 1) / sqrt(n), and their own errors,
+    sqrt(sum s_i^2) / n with s_i^2 = ln(1 + (err_DP/DP)^2) + ln(1 + (err_T/T)^2): points that
+    happen to agree more closely than their errors allow do not make the bias look sharper,
+    and a scatter larger than the errors (a bias that changes with temperature) widens it.
+    ``verdict``: ``DP low`` (interval below 1), ``DP high`` (above 1) or ``no bias
+    resolved``; NaN bounds with fewer than 2 points. ``table`` is :func:`compare`'s.
     """
     from scipy import stats
 
     rows = []
     for q in ("D", "sigma"):
-        r = table[f"{q}_ratio"].to_numpy(float) if f"{q}_ratio" in table else np.array([])
-        logs = np.log(r[np.isfinite(r) & (r > 0)])
+        unit = "cm2_s" if q == "D" else "S_cm"
+        if f"{q}_ratio" not in table:
+            table = table.assign(**{f"{q}_ratio": np.nan})
+        r = table[f"{q}_ratio"].to_numpy(float)
+        ok = np.isfinite(r) & (r > 0)
+        logs = np.log(r[ok])
+        s2 = (_log_variance(table, q, unit, "dp") + _log_variance(table, q, unit, "teacher"))[ok]
         n = len(logs)
         mean = float(logs.mean()) if n else np.nan
         sd = float(logs.std(ddof=1)) if n > 1 else np.nan
-        half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n) if n > 1 else np.nan
+        own = float(np.sqrt(np.nansum(s2)) / n) if n and np.isfinite(s2).any() else 0.0
+        se = max(sd / np.sqrt(n), own) if n > 1 else np.nan
+        half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else np.nan
         lo, hi = np.exp(mean - half), np.exp(mean + half)
         verdict = "DP low" if hi < 1 else "DP high" if lo > 1 else "no bias resolved"
         rows.append(
@@ -366,8 +385,11 @@ def pooled_ratio(table: pd.DataFrame) -> pd.DataFrame:
                 "pooled_ratio_lo95": float(lo),
                 "pooled_ratio_hi95": float(hi),
                 "sd_ln_ratio": sd,
+                "se_scatter": sd / np.sqrt(n) if n > 1 else np.nan,
+                "se_errors": own,
                 "verdict": verdict if n > 1 else "too few points",
-                "method": "geometric mean of DP/teacher; Student t-interval on mean ln ratio",
+                "method": "geometric mean of DP/teacher; Student t-interval on mean ln ratio, "
+                "se = max(scatter, own errors)",
             }
         )
     return pd.DataFrame(rows)
