@@ -77,9 +77,18 @@ def _campaign_files(root, n_comp=N_COMP, n_temp=N_TEMP, n_iter=N_ITER):
                 files += [
                     (f"{run}/{n}", "") for n in ("transport.json", "msd.csv", "charge_msd.csv")
                 ]
+                files += [  # lpsflow.li_environment (rule analyze_environment)
+                    (f"{run}/{n}", "")
+                    for n in (
+                        "environment.json",
+                        "environment_units.csv",
+                        "environment_mobility.csv",
+                    )
+                ]
         files += [(f"results/production/{c}/structure.json", "")]
     files += [("results/transport/runs.csv", ""), ("results/transport/conductivity.csv", "")]
     files += [("results/transport/arrhenius.csv", "")]
+    files += [("results/environment/mobility.csv", ""), ("results/environment/units.csv", "")]
     files += [("results/report.html", "")]
     # 10 ms apart, all in the last minute: newer than the repository's DeePMD templates
     t0 = time.time() - 0.01 * len(files) - 10
