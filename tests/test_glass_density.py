@@ -11,6 +11,7 @@ from lpsflow.glass_density import (
     density_comparison,
     measured_densities,
     measured_tg,
+    quench_rate_sigma,
     quench_rate_table,
 )
 from lpsflow.glass_transition import tg_table
@@ -125,3 +126,33 @@ def test_report_shows_the_glass_stage_tables(tmp_path):
         tmp_path / "rates.csv", index=False
     )
     assert "90" in glass_stage_tables(inp)["quench_rates"]
+    assert glass_stage_tables(inp)["quench_rates_sigma"] is None
+    quench_rate_sigma([]).to_csv(tmp_path / "sigma.csv", index=False)
+    assert (
+        glass_stage_tables({**inp, "quench_rates_sigma": str(tmp_path / "sigma.csv")})[
+            "quench_rates_sigma"
+        ]
+        is None
+    )  # no sensitivity transport runs
+
+
+def test_sigma_per_quench_rate_over_diffusive_replicas():
+    def run(rate, replica, sigma, diffusive=True):
+        return rate, {
+            "composition": "L75",
+            "replica": replica,
+            "temperature_K": 800.0,
+            "sigma_S_cm": sigma,
+            "D_cm2_s": sigma * 1e-5,
+            "diffusive": diffusive,
+        }
+
+    runs = [run(9.0, 0, 1.0), run(9.0, 1, 3.0), run(90.0, 0, 5.0), run(90.0, 1, 50.0, False)]
+    table = quench_rate_sigma(runs).set_index("quench_rate_K_ps")
+    assert table.loc[9.0, "sigma_S_cm"] == 2.0 and table.loc[9.0, "n_diffusive"] == 2
+    assert table.loc[90.0, "sigma_S_cm"] == 5.0 and table.loc[90.0, "n_runs"] == 2
+    assert list(quench_rate_sigma([]).columns)[:3] == [
+        "composition",
+        "quench_rate_K_ps",
+        "temperature_K",
+    ]

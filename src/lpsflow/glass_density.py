@@ -216,3 +216,35 @@ def quench_rate_table(glasses: list[dict], tgs: list[dict]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def quench_rate_sigma(runs: list[tuple[float, dict]]) -> pd.DataFrame:
+    """Quench-rate sensitivity of transport: per composition, quench rate (K/ps) and
+    temperature (K), the replica mean and spread (ddof 1) of the tracer sigma (S/cm) and D
+    (cm^2/s) over the diffusive runs, and how many runs were diffusive. ``runs``: (rate,
+    ``transport.json``) of every run."""
+    groups: dict = {}
+    for rate, t in runs:
+        key = (t["composition"], float(rate), float(t["temperature_K"]))
+        groups.setdefault(key, []).append(t)
+    rows = []
+    for (comp, rate, temp), members in sorted(groups.items()):
+        ok = [m for m in members if m.get("diffusive") and np.isfinite(m.get("sigma_S_cm", np.nan))]
+        sigma = np.array([m["sigma_S_cm"] for m in ok], float)
+        d = np.array([m["D_cm2_s"] for m in ok], float)
+        rows.append(
+            {
+                "composition": comp,
+                "quench_rate_K_ps": rate,
+                "temperature_K": temp,
+                "sigma_S_cm": float(sigma.mean()) if len(sigma) else float("nan"),
+                "sigma_std_S_cm": float(sigma.std(ddof=1)) if len(sigma) > 1 else float("nan"),
+                "D_cm2_s": float(d.mean()) if len(d) else float("nan"),
+                "D_std_cm2_s": float(d.std(ddof=1)) if len(d) > 1 else float("nan"),
+                "n_diffusive": len(ok),
+                "n_runs": len(members),
+            }
+        )
+    columns = ["composition", "quench_rate_K_ps", "temperature_K", "sigma_S_cm"]
+    columns += ["sigma_std_S_cm", "D_cm2_s", "D_std_cm2_s", "n_diffusive", "n_runs"]
+    return pd.DataFrame(rows, columns=columns)

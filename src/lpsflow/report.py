@@ -537,11 +537,13 @@ def glass_stage_tables(inp) -> dict:
         return pd.read_csv(path) if path and Path(path).exists() else None
 
     density, tg, rates = read("glass_density"), read("glass_tg"), read("quench_rates")
+    sigma = read("quench_rates_sigma")
     several = rates is not None and rates["quench_rate_K_ps"].nunique() > 1
     return {
         "glass_density": table_html(density) if density is not None else None,
         "glass_tg": table_html(tg) if tg is not None else None,
         "quench_rates": table_html(rates) if several else None,
+        "quench_rates_sigma": table_html(sigma) if sigma is not None and len(sigma) else None,
     }
 
 

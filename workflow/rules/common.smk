@@ -292,6 +292,28 @@ def quench_records(comp, name, rate=None):
     return [f"{base}/replica_{r}/{sub}{name}" for r in range(S.production.replicas)]
 
 
+def rate_transport_runs():
+    """With quench-rate sensitivity: every transport run's transport.json at the production
+    rate and at each further rate, with its rate (K/ps); none without."""
+    if not QUENCH_RATES:
+        return []
+    runs = [
+        {"rate": S.production.glass.quench_rate, "path": p}
+        for p in production_runs("transport.json")
+    ]
+    return runs + [
+        {
+            "rate": float(q),
+            "path": f"results/production/{c}/quench_{rate_label(q)}/replica_{r}/"
+            f"T{temp_label(float(t))}/transport.json",
+        }
+        for q in QUENCH_RATES
+        for c in COMPOSITIONS
+        for r in range(S.production.replicas)
+        for t in S.production.temperatures
+    ]
+
+
 def crystal_file(phase):
     """The shipped CIF of a crystal phase (lpsflow.crystals)."""
     return lpscrystals.path(phase)
@@ -366,6 +388,7 @@ def report_inputs(wildcards):
         "glass_density": "results/production/density.csv",
         "glass_tg": "results/production/tg.csv",
         "quench_rates": "results/production/quench_rates.csv",
+        "quench_rates_sigma": "results/production/quench_rates_sigma.csv",
         "npt": [transport_path(c, 0, t, "npt.json") for c in comps for t in temps],
         "structure_runs": [
             transport_path(c, 0, t, "structure.json") for c in comps for t in temps

@@ -125,17 +125,19 @@ rule summarize_glasses:
             for name in ["tg.json"]
             + [f"replica_{r}/density.json" for r in range(S.production.replicas)]
         ],
+        transport=[r["path"] for r in rate_transport_runs()],  # every rate's transport runs
     output:
         density="results/production/density.csv",
         tg="results/production/tg.csv",
         rates="results/production/quench_rates.csv",
+        rates_sigma="results/production/quench_rates_sigma.csv",
     log:
         "logs/production/summarize_glasses.log",
     conda:
         "../../envs/analysis.yaml"
     params:
         compositions=list(COMPOSITIONS.values()),
-        quench_rate=S.production.glass.quench_rate,
+        transport_rates=[r["rate"] for r in rate_transport_runs()],  # K/ps of each transport
     script:
         "../scripts/summarize_glasses.py"
 
@@ -189,6 +191,45 @@ rule analyze_transport:
         fit=S.production.fit.params(),
     script:
         "../scripts/analyze_transport.py"
+
+
+# ---- quench-rate sensitivity: the same transport runs on the glasses of each further rate ----
+use rule run_production as run_production_at_rate with:
+    input:
+        manifest="results/model/manifest.json",
+        glass="results/production/{comp}/quench_{rate}/replica_{replica}/glass.extxyz",
+    output:
+        li="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/li.dcd",
+        all="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/all.dcd",
+        npt="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/npt.json",
+        devi="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/model_devi.out",
+        status="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/run_status.json",
+    log:
+        "logs/production/{comp}/quench_{rate}/replica_{replica}/T{temp}.log",
+    benchmark:
+        "benchmarks/production/{comp}/quench_{rate}/replica_{replica}/T{temp}.tsv"
+    wildcard_constraints:
+        rate=r"[0-9.]+",
+
+
+use rule analyze_transport as analyze_transport_at_rate with:
+    input:
+        li="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/li.dcd",
+        all="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/all.dcd",
+        devi="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/model_devi.out",
+        status="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/run_status.json",
+        npt="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/npt.json",
+        glass="results/production/{comp}/quench_{rate}/replica_{replica}/glass.extxyz",
+    output:
+        transport="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/transport.json",
+        msd="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/msd.csv",
+        charge_msd="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/charge_msd.csv",
+    log:
+        "logs/production/{comp}/quench_{rate}/replica_{replica}/T{temp}_transport.log",
+    benchmark:
+        "benchmarks/production/{comp}/quench_{rate}/replica_{replica}/T{temp}_transport.tsv"
+    wildcard_constraints:
+        rate=r"[0-9.]+",
 
 
 # ---- conductivity table and Arrhenius fits of all compositions ----

@@ -7,6 +7,7 @@ from pathlib import Path
 from lpsflow.glass_density import (
     density_comparison,
     measured_tg,
+    quench_rate_sigma,
     quench_rate_table,
 )
 from lpsflow.glass_transition import tg_table
@@ -31,7 +32,10 @@ x_of = {c["name"]: c.get("x") for c in p.compositions}
 density = density_comparison(p.compositions, glasses, crystals)
 tg = tg_table([{**t, "x": x_of.get(t["composition"])} for t in tgs], measured_tg())
 rates = quench_rate_table(glasses + rate_glasses, tgs + rate_tgs)
-log.info("densities\n%s\nTg\n%s\nquench rates\n%s", density, tg, rates)
+transport = load(snakemake.input.transport)  # empty without quench-rate sensitivity
+rates_sigma = quench_rate_sigma(list(zip(p.transport_rates, transport, strict=True)))
+log.info("densities\n%s\nTg\n%s\nquench rates\n%s\n%s", density, tg, rates, rates_sigma)
 density.to_csv(snakemake.output.density, index=False)
 tg.to_csv(snakemake.output.tg, index=False)
 rates.to_csv(snakemake.output.rates, index=False)
+rates_sigma.to_csv(snakemake.output.rates_sigma, index=False)
