@@ -375,3 +375,30 @@ def test_units_campaign_holds_both_series():
     assert rich.element_counts() == ps4_rich.element_counts()  # same composition and size
     assert rich.units == {"PS4": 4, "P2S7": 4} and ps4_rich.units == {"PS4": 8, "P2S6": 2}
     assert cfg["dft"]["engine"] == "mlip"
+
+
+def test_a_run_with_one_frame_is_noted_and_skipped(tmp_path):
+    """A production run that failed at once leaves one frame: noted, not raised."""
+    import MDAnalysis
+
+    start = _two_unit_cell()
+    path = tmp_path / "all.dcd"
+    u = MDAnalysis.Universe.empty(len(start), trajectory=True)
+    with MDAnalysis.Writer(str(path), n_atoms=len(start)) as w:
+        u.atoms.positions = start.positions
+        u.dimensions = [BOX, BOX, BOX, 90.0, 90.0, 90.0]
+        w.write(u.atoms)
+    short = analyse_dcd(path, start, 0.02, 0.2, composition="A", replica=0, temperature_k=800.0)
+    assert "1 frame(s)" in short["summary"]["note"] and short["series"].empty
+    good = analyse_run(_rattling_frames(0.15, 0.03, n=10), timestep_ps=0.1, lags=[2], n_boot=20)
+    good.update(composition="A", replica=1, temperature_K=800.0, note="")
+    good["charges"] = {"first": {"element_charges_exact": True}}
+    runs = [short["summary"], good]
+    assert set(mobility_table(runs)["replica"]) == {1}
+    units = units_table(runs)
+    assert list(units["replica"]) == [0, 1] and "1 frame(s)" in units["note"][0]
+    units.to_csv(tmp_path / "u.csv", index=False)  # as the report reads it back
+    import pandas as pd
+
+    report = environment_report(mobility_table(runs), pd.read_csv(tmp_path / "u.csv"))
+    assert report["changed"] == []

@@ -419,6 +419,15 @@ def analyse_dcd(
         reader = DCDReader(str(path))
         n_frames = reader.n_frames
         reader.close()
+    run = {
+        "composition": composition,
+        "replica": int(replica),
+        "temperature_K": float(temperature_k),
+    }
+    if n_frames < 2:  # a run that failed at once: said, not raised (the workflow goes on)
+        note = f"{n_frames} frame(s) in {path}: no environment analysis"
+        summary = {**run, "n_frames": n_frames, "note": note, "mobility": [], "residence": []}
+        return {"summary": summary, "series": pd.DataFrame(), "mobility": pd.DataFrame()}
     acc = EnvironmentOverTime(
         timestep_ps, default_lags(n_frames, longest_lag_fraction), n_boot=n_boot, seed=seed
     )
@@ -430,10 +439,9 @@ def analyse_dcd(
     out = acc.results()
     series = out.pop("series")
     summary = {
-        "composition": composition,
-        "replica": int(replica),
-        "temperature_K": float(temperature_k),
+        **run,
         **out,
+        "note": "",
         "charges": {
             "first": charge_check(first, FORMAL_CHARGES),
             "last": charge_check(last, FORMAL_CHARGES),
@@ -515,6 +523,8 @@ def mobility_table(runs: Sequence[dict], lag: str = "longest") -> pd.DataFrame:
     (composition, replica, temperature_K). What the report and docs/findings.md tabulate."""
     rows = []
     for run in runs:
+        if not run["mobility"]:
+            continue  # a run too short to analyse (its note says why)
         longest = max(run["lags_frames"])
         res = {r["environment"]: r for r in run["residence"]}
         for m in run["mobility"]:
@@ -548,6 +558,9 @@ def units_table(runs: Sequence[dict]) -> pd.DataFrame:
     rows = []
     for run in runs:
         row = {k: run[k] for k in ("composition", "replica", "temperature_K")}
+        if "p_fraction_first" not in run:
+            rows.append({**row, "note": run.get("note", "")})
+            continue
         for k in P_UNIT_TYPES:
             row[f"first_{k}"] = run["p_fraction_first"][k]
             row[f"last_{k}"] = run["p_fraction_last"][k]
@@ -556,6 +569,7 @@ def units_table(runs: Sequence[dict]) -> pd.DataFrame:
             units_changed=run["units_changed"],
             p_switched_fraction=run["p_switched_fraction"],
             element_charges_exact=all(c["element_charges_exact"] for c in run["charges"].values()),
+            note=run.get("note", ""),
         )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -574,7 +588,7 @@ def environment_report(mobility: pd.DataFrame, units: pd.DataFrame) -> dict:
         f"{r.composition} replica {r.replica} at {r.temperature_K:g} K"
         f" (largest P-fraction change {r.unit_change:.2f})"
         for r in units.itertuples()
-        if r.units_changed
+        if getattr(r, "units_changed", 0) == 1  # runs without analysis: NaN
     ]
     figure = None
     if len(mob):
