@@ -5,6 +5,7 @@ profile's site settings (slurm/site.yaml) survive a `--config` on the command li
 `--config` numbers are typed by the schema.
 """
 
+import re
 import shutil
 import subprocess
 
@@ -111,7 +112,7 @@ def test_campaign_folder_plans_with_the_profile_and_config_overrides(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # the profile's site file survives the --config, which itself arrived typed
     assert said(proc, "lpsflow: dft.command") == f"lpsflow: dft.command = {site!r}"
-    assert "select_candidates           1" in proc.stdout  # max_iterations: 1 -> one iteration
+    assert re.search(r"^select_candidates\s+1$", proc.stdout, re.M)
     # the shipped template stands in for the campaign's missing one
     assert "train.template: config/deepmd-demo.json is not in" in proc.stderr
     assert not list(elsewhere.iterdir())  # nothing written where snakemake was started

@@ -142,6 +142,7 @@ def check(config: dict) -> None:
         check_fit_frames(config)
     if "dft" in config:
         check_dft_files(config["dft"])
+        check_dft_basis(config, sorted(used | import_elements(config)))
     template = config.get("train", {}).get("template")
     if template and not Path(template).is_file():
         raise ConfigError(f"train.template: file {template} not found")
@@ -294,6 +295,71 @@ def check_dft_files(dft: dict) -> None:
         elif dirs and not any((d / name).is_file() for d in dirs):
             where = ", ".join(str(d) for d in dirs)
             raise ConfigError(f"dft.{key}: {name} not found in the CP2K data folders ({where})")
+
+
+def check_dft_basis(config: dict, elements: list[str]) -> None:
+    """A per-element ``dft.basis`` names every element in use; ``dft.overrides`` is made of
+    CP2K names and leaves alone what the workflow writes from other keys."""
+    from lpsflow.dft.cp2k_input import OverrideError, check_overrides
+
+    dft = config["dft"]
+    if dft["engine"] != "cp2k":
+        return
+    basis = resolve_dft(dft)["basis"]
+    if isinstance(basis, dict):
+        needed = list(config.get("type_map") or elements)
+        missing = [el for el in needed if el not in basis]
+        if missing:
+            raise ConfigError(
+                f"dft.basis: no basis set for {missing} (elements in use: {needed}); give one "
+                "for each element, or one name for all"
+            )
+    try:
+        check_overrides(dft.get("overrides") or {})
+    except OverrideError as err:
+        raise ConfigError(str(err)) from err
+
+
+def cp2k_executable(command: str) -> str | None:
+    """The CP2K program in a ``dft.command`` (its launcher left out), if found here."""
+    import shlex
+    import shutil
+
+    from lpsflow.launch import LAUNCHERS
+
+    argv = shlex.split(command.format(threads=1))
+    exe = next((a for a in argv if "cp2k" in Path(a).name), None)
+    exe = exe or next((a for a in argv if Path(a).name not in LAUNCHERS), argv[0])
+    return shutil.which(exe)
+
+
+def check_dft_overrides(config: dict) -> str:
+    """CP2K itself accepts the input with ``dft.overrides`` (``cp2k --check`` on the input of a
+    small cell of every element in use, a few seconds); raises :class:`ConfigError` naming the
+    override key CP2K rejects. Returns a note when CP2K is not installed here (then the first
+    labelling job stops with a setup error instead); "" otherwise."""
+    dft = config["dft"]
+    overrides = dft.get("overrides") or {}
+    if dft["engine"] != "cp2k" or not overrides:
+        return ""
+    import numpy as np
+    from ase import Atoms
+
+    from lpsflow.dft.cp2k import input_text
+    from lpsflow.dft.cp2k_input import check_with_cp2k, offending_key
+
+    exe = cp2k_executable(dft["command"])
+    if exe is None:
+        return f"dft.overrides: not checked, no CP2K program in {dft['command']!r} found here"
+    elements = type_map(config)
+    grid = np.array([[i % 3, (i // 3) % 3, i // 9] for i in range(len(elements))], float)
+    cell = Atoms(elements, positions=2.5 * grid + 1.0, cell=[10.0] * 3, pbc=True)
+    text = input_text(cell, resolve_dft(dft))
+    message = check_with_cp2k(text, exe)
+    if message:
+        key = offending_key(message, overrides, text)
+        raise ConfigError(f"{key}: CP2K rejects the input with dft.overrides: {message}")
+    return ""
 
 
 def check_writable(folder: str | Path) -> None:

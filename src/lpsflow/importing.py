@@ -53,7 +53,16 @@ def _dpdata():
 TESTED_FORMATS = ("deepmd/npy", "deepmd/hdf5", "extxyz", "cp2k/aimd_output")
 
 #: keys of a DFT level of theory, in the order of its label; the first four must be declared
-THEORY_KEYS = ("functional", "dispersion", "basis", "cutoff", "potential", "rel_cutoff")
+#: (``overrides``: the user's changes to CP2K's &DFT section, lpsflow.dft.cp2k_input)
+THEORY_KEYS = (
+    "functional",
+    "dispersion",
+    "basis",
+    "cutoff",
+    "potential",
+    "rel_cutoff",
+    "overrides",
+)
 REQUIRED_THEORY = THEORY_KEYS[:4]
 #: keys of a teacher potential's level of theory (lpsflow.dft.mlip.Mlip.theory)
 MLIP_THEORY_KEYS = (
@@ -133,6 +142,8 @@ def theory_label(theory: dict) -> str:
     if "rel_cutoff" in t:
         cut += f"/{t['rel_cutoff']:g}"
     parts.append(f"{cut} Ry")
+    if "overrides" in t:
+        parts.append(f"[{t['overrides']}]")
     return " ".join(parts)
 
 

@@ -38,9 +38,20 @@ DFT_SCIENCE_KEYS: dict[str, tuple[str, ...]] = {
         "eps_scf",
         "eps_default",
         "smearing_temperature",
+        "overrides",
     ),
     "mlip": ("model", "teacher_dispersion"),
 }
+
+
+#: science keys left out of the physics while empty: labels made before the key existed keep
+#: their store keys
+OMIT_WHEN_EMPTY = frozenset({"overrides"})
+
+
+def physics_of(settings: dict, keys: tuple[str, ...]) -> dict:
+    """The values of ``keys`` in ``settings`` (those of OMIT_WHEN_EMPTY only when set)."""
+    return {k: settings[k] for k in keys if k not in OMIT_WHEN_EMPTY or settings.get(k)}
 
 
 def _plain(value: Any) -> Any:
@@ -118,7 +129,7 @@ class DftScience(Part):
     def from_section(cls, dft: dict) -> DftScience:
         resolved = resolve_dft(dft)
         keys = DFT_SCIENCE_KEYS.get(dft["engine"], ())
-        return cls(engine=dft["engine"], physics={k: resolved[k] for k in keys})
+        return cls(engine=dft["engine"], physics=physics_of(resolved, keys))
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ import numpy as np
 from ase import Atoms
 
 from lpsflow.dft import Outcome, SetupError, register
+from lpsflow.dft.cp2k_input import apply_overrides, overrides_text
 from lpsflow.launch import LAUNCHERS, program_env
-from lpsflow.settings import DFT_SCIENCE_KEYS
+from lpsflow.settings import DFT_SCIENCE_KEYS, physics_of
 
 if TYPE_CHECKING:
     import dpdata
@@ -40,8 +41,16 @@ STRATEGY_KEYS = ("scf", "timeout_s")
 SCF_STARTED = "SCF WAVEFUNCTION OPTIMIZATION"
 
 
+def basis_of(settings: dict, element: str) -> str:
+    """Basis set of ``element``: ``dft.basis`` is one name for every element, or a mapping
+    element -> name."""
+    basis = settings["basis"]
+    return basis[element] if isinstance(basis, dict) else basis
+
+
 def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
-    """CP2K ENERGY_FORCE input with analytical stress for ``atoms``."""
+    """CP2K ENERGY_FORCE input with analytical stress for ``atoms``; ``dft.overrides`` merged
+    into its &DFT section last (lpsflow.dft.cp2k_input)."""
     s = settings
     scf = s["scf"]
     max_scf = scf["max_scf"] * (scf["robust_factor"] if robust else 1)
@@ -49,7 +58,7 @@ def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
     n_elec = sum(VALENCE[el] for el in atoms.get_chemical_symbols())
     added_mos = max(10, int(0.2 * n_elec / 2))
     kinds = "\n".join(
-        f"    &KIND {el}\n      BASIS_SET {s['basis']}\n"
+        f"    &KIND {el}\n      BASIS_SET {basis_of(s, el)}\n"
         f"      POTENTIAL {s['potential']}\n    &END KIND"
         for el in sorted(set(atoms.get_chemical_symbols()))
     )
@@ -72,7 +81,7 @@ def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
           REFERENCE_FUNCTIONAL {s["functional"]}
         &END PAIR_POTENTIAL
       &END VDW_POTENTIAL"""
-    return f"""&GLOBAL
+    text = f"""&GLOBAL
   PROJECT label
   RUN_TYPE ENERGY_FORCE
   PRINT_LEVEL MEDIUM
@@ -131,6 +140,7 @@ def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
   &END PRINT
 &END FORCE_EVAL
 """
+    return apply_overrides(text, s.get("overrides"))
 
 
 def abort_message(text: str) -> str:
@@ -275,16 +285,17 @@ class Cp2k:
         self._version: str | None = None
 
     def physics(self) -> dict:
-        return {"engine": "cp2k", **{k: self.settings[k] for k in PHYSICS_KEYS}}
+        return {"engine": "cp2k", **physics_of(self.settings, PHYSICS_KEYS)}
 
     def theory(self) -> dict:
         """Functional, dispersion (none, D3, D3BJ), basis (``El:basis`` pairs if given per
-        element), pseudopotential, cutoff and rel_cutoff (Ry)."""
+        element), pseudopotential, cutoff and rel_cutoff (Ry); ``overrides`` (the user's
+        changes to the &DFT section, one ``SECTION/KEYWORD=value`` list) when there are any."""
         s = self.settings
         basis = s["basis"]
         if isinstance(basis, dict):
             basis = " ".join(f"{el}:{name}" for el, name in sorted(basis.items()))
-        return {
+        out = {
             "functional": s["functional"],
             "dispersion": s["dispersion"],
             "basis": basis,
@@ -292,6 +303,9 @@ class Cp2k:
             "cutoff": s["cutoff"],
             "rel_cutoff": s["rel_cutoff"],
         }
+        if s.get("overrides"):
+            out["overrides"] = overrides_text(s["overrides"])
+        return out
 
     def strategy(self) -> dict:
         return {k: self.settings[k] for k in STRATEGY_KEYS if k in self.settings}
