@@ -16,9 +16,10 @@ Materials Project cell (another setting), so its lengths are compared sorted wit
 Yamane et al. (2007) cell as listed in ``measured_density.csv`` (a b c 12.5009 6.0316
 12.5303 angstrom, read there from NRC-Mila/OBELiX all.csv); angles are not compared.
 
-    python bench/teacher_card.py                       # CHGNet, CHGNet+D3(BJ), SevenNet-0
+    python bench/teacher_card.py                       # CHGNet, CHGNet+D3(BJ), 1 ps
     python bench/teacher_card.py --teachers chgnet-0.3.0 --steps 500
     python bench/teacher_card.py --smoke               # 4 steps of one unit cell
+    python bench/teacher_card.py --combine bench/records/teacher_card_*.json  # runs made apart
 """
 
 from __future__ import annotations
@@ -116,6 +117,41 @@ def npt_card(atoms, calc, steps: int, timestep_fs: float, seed: int = 0) -> dict
     }
 
 
+def verdict(record: Record, rows: list[dict]) -> None:
+    """The closest teacher (smallest largest |density error| over the crystals) and the
+    teachers within 3 % on every crystal, as figures and a note of ``record``."""
+    errors: dict[str, list[float]] = {}
+    for row in rows:
+        errors.setdefault(row["teacher"], []).append(abs(row["density_error_pct"]))
+    worst = {t: max(e) for t, e in errors.items()}
+    best = min(worst, key=worst.get)
+    record.figure("closest teacher (largest |density error| over the crystals)", best)
+    record.figure("its largest |density error|", worst[best], "%", "<= 3")
+    within = sorted(t for t, w in worst.items() if w <= 3.0)
+    record.note(f"teachers within 3 % on every crystal: {within or 'none'}")
+
+
+def combine(parts: list[Path], out: Path) -> None:
+    """One card (``teacher_card.json``) from records of runs made side by side (one teacher
+    each, e.g. ``--name teacher_card_chgnet``): their rows, inputs and load, and the verdict."""
+    import json
+
+    records = [json.loads(p.read_text()) for p in parts]
+    record = Record("teacher_card", {"parts": [str(p) for p in parts]})
+    record.data["command"] = "; ".join(r["command"] for r in records)
+    keys = ("name", "date", "command", "inputs", "loadavg_start", "loadavg_end", "git")
+    record.data["parts"] = [{k: r.get(k) for k in keys} for r in records]
+    rows = [row for r in records for row in r["rows"]]
+    record.data["rows"] = rows
+    for row in rows:
+        key = f"{row['teacher']} {row['crystal']}"
+        record.figure(f"{key} density", row["density"], "g/cm3", f"{row['measured_density']}")
+        record.figure(f"{key} density error", row["density_error_pct"], "%", "|x| <= 3")
+        record.figure(f"{key} speed", row["atom_steps_per_s"], "atom-steps/s")
+    verdict(record, rows)
+    record.write(out)
+
+
 def main(argv=None) -> None:
     from ase.io import read
 
@@ -128,7 +164,13 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=500, help="NPT steps (second half averaged)")
     p.add_argument("--timestep-fs", type=float, default=2.0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument(
+        "--combine", nargs="+", type=Path, help="records to merge into teacher_card.json instead"
+    )
     args = p.parse_args(argv)
+    if args.combine:
+        combine(args.combine, args.out)
+        return
     if args.smoke:
         args.teachers, args.crystals, args.steps = args.teachers[:1], ["beta-Li3PS4"], 4
     inputs = {
@@ -185,16 +227,8 @@ def main(argv=None) -> None:
             record.figure(f"{key} density error", row["density_error_pct"], "%", "|x| <= 3")
             record.figure(f"{key} speed", row["atom_steps_per_s"], "atom-steps/s")
     record.data["rows"] = rows
-    errors: dict[str, list[float]] = {}
-    for row in rows:
-        errors.setdefault(row["teacher"], []).append(abs(row["density_error_pct"]))
-    if len(args.crystals) == len(REPEATS) and errors:
-        worst = {t: max(e) for t, e in errors.items()}
-        best = min(worst, key=worst.get)
-        record.figure("closest teacher (largest |density error| over the crystals)", best)
-        record.figure("its largest |density error|", worst[best], "%", "<= 3")
-        within = sorted(t for t, w in worst.items() if w <= 3.0)
-        record.note(f"teachers within 3 % on every crystal: {within or 'none'}")
+    if len(args.crystals) == len(REPEATS):
+        verdict(record, rows)
     record.write(args.out)
 
 
