@@ -20,7 +20,7 @@ from lpsflow.production import (
     run_npt_or_fallback,
     transport_input,
 )
-from lpsflow.settings import FitSettings, GlassSettings, RunSettings
+from lpsflow.settings import GlassSettings, RunSettings
 from lpsflow.stoichiometry import solve
 
 
@@ -202,10 +202,9 @@ def _recorded_run(tmp_path, run):
     return atoms
 
 
-def _fit(**change) -> FitSettings:
-    base = dict(dump_every=10, dump_all_every=50, timestep_fs=1.0, fit_window=[0.05, 0.2])
-    base.update(n_blocks=1, beta_min=0.9, msd_min_A2=6.0, haven_ratio=1.0, trust_hi=10.0)
-    return FitSettings.pick({**base, **change})
+def _check(**change) -> dict:
+    """The diffusive check's settings (ProductionSettings.extension_check) of the analysis."""
+    return {"fit_window": [0.05, 0.2], "beta_min": 0.9, "msd_min_A2": 6.0, **change}
 
 
 @pytest.mark.slow
@@ -220,13 +219,13 @@ def test_non_diffusive_run_is_extended_from_its_last_frame_then_fitted(tmp_path)
     run = run_settings(npt_steps=0, extend_up_to_ps=0.6)
     atoms = _recorded_run(tmp_path, run)
     before = read_dcd(str(tmp_path / "li.dcd"))
-    fit = _fit(msd_min_A2=1e6)  # never diffusive
+    check = _check(msd_min_A2=1e6)  # never diffusive
 
     def make_input(steps, restart):
         return _stand_in(extension_input(["m.pb"], TYPES, run, 300, steps, restart))
 
     done = extend_until_diffusive(
-        atoms, make_input, TYPES, tmp_path, run, fit, logging.getLogger("t"), threads=1
+        atoms, make_input, TYPES, tmp_path, run, check, logging.getLogger("t"), threads=1
     )
     assert done["segments"] == 1 and not done["diffusive"] and not done["extension_failed"]
     assert done["recorded_ps"] == pytest.approx(0.6) and done["extended_ps"] == pytest.approx(0.4)
@@ -248,9 +247,9 @@ def test_diffusive_run_is_not_extended(tmp_path):
 
     run = run_settings(npt_steps=0, extend_up_to_ps=0.6)
     atoms = _recorded_run(tmp_path, run)
-    fit = _fit(beta_min=1e-3, msd_min_A2=0.0)  # any motion counts as diffusive
+    check = _check(beta_min=1e-3, msd_min_A2=0.0)  # any motion counts as diffusive
     done = extend_until_diffusive(
-        atoms, lambda s, r: "", TYPES, tmp_path, run, fit, logging.getLogger("t"), threads=1
+        atoms, lambda s, r: "", TYPES, tmp_path, run, check, logging.getLogger("t"), threads=1
     )
     assert done["segments"] == 0 and done["extended_ps"] == 0.0 and done["diffusive"]
 
@@ -272,3 +271,24 @@ def test_glass_melted_at_pressure_and_quench_recorded(tmp_path):
     assert t[0] > 800 and t[-1] < 500 and np.all(np.isfinite(rho))
     assert data[0, 2] != pytest.approx(atoms.get_volume(), rel=1e-3)  # NPT melt moved the box
     assert rho == pytest.approx(density(atoms) * atoms.get_volume() / data[:, 2], rel=1e-3)
+
+
+def test_extension_check_enters_the_md_only_when_runs_are_extended():
+    """Only science reruns science: with extend_up_to_ps 0 the diffusive limits do not reach
+    run_production's params (editing them reruns the analysis, not the MD)."""
+    from lpsflow.settings import FitSettings, ProductionSettings
+
+    fit = dict(dump_every=10, dump_all_every=50, timestep_fs=1.0, fit_window=[0.05, 0.2])
+    fit.update(n_blocks=5, beta_min=0.9, msd_min_A2=6.0, haven_ratio=1.0, trust_hi=1.0)
+    fit = FitSettings.pick(fit)
+
+    def prod(limit):
+        run = run_settings(extend_up_to_ps=limit)
+        return ProductionSettings(glass_settings(), run, fit, [600], 1, 1)
+
+    assert prod(0.0).extension_check() == {}
+    assert prod(20.0).extension_check() == {
+        "fit_window": [0.05, 0.2],
+        "beta_min": 0.9,
+        "msd_min_A2": 6.0,
+    }

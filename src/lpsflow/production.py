@@ -25,8 +25,9 @@ import numpy as np
 from ase import Atoms
 
 from lpsflow.lammps import FS_TO_PS, header, run_lammps
-from lpsflow.settings import FitSettings, GlassSettings, RunSettings
+from lpsflow.settings import GlassSettings, RunSettings
 from lpsflow.structures import supercell_repeats
+from lpsflow.transport import diffusive_check, read_dcd, tracer_msd
 
 THERMO = "thermo_style    custom step temp pe etotal press vol density\n"
 
@@ -287,17 +288,21 @@ def extension_ps(check: dict, run_ps: float, limit_ps: float, min_growth: float 
     return float(min(max(target, min_growth * run_ps), limit_ps) - run_ps)
 
 
-def diffusive_state(li_dcd: Path, fit: FitSettings) -> tuple[dict, float]:
-    """The diffusive check of a recorded run (its Li DCD, every ``fit.dump_every`` steps)
-    and the run's length (ps), with the fit window and limits of the transport analysis."""
-    from lpsflow.transport import diffusive_check, read_dcd, tracer_msd
-
-    window = tuple(fit.fit_window)
-    tracer = tracer_msd(read_dcd(str(li_dcd)), fit.dump_every * fit.timestep_fs * FS_TO_PS, window)
-    check = diffusive_check(
-        tracer["lags_ps"], tracer["msd_A2"], tracer["D_cm2_s"], window, fit.beta_min, fit.msd_min_A2
+def diffusive_state(li_dcd: Path, frame_ps: float, check: dict) -> tuple[dict, float]:
+    """The diffusive check of a recorded run (its Li DCD, one frame every ``frame_ps``) with
+    the transport analysis' ``check`` settings (``fit_window``, ``beta_min``, ``msd_min_A2``;
+    :meth:`lpsflow.settings.ProductionSettings.extension_check`), and the run's length (ps)."""
+    window = tuple(check["fit_window"])
+    tracer = tracer_msd(read_dcd(str(li_dcd)), frame_ps, window)
+    result = diffusive_check(
+        tracer["lags_ps"],
+        tracer["msd_A2"],
+        tracer["D_cm2_s"],
+        window,
+        check["beta_min"],
+        check["msd_min_A2"],
     )
-    return check, float(tracer["lags_ps"][-1])
+    return result, float(tracer["lags_ps"][-1])
 
 
 def extend_until_diffusive(
@@ -306,7 +311,7 @@ def extend_until_diffusive(
     type_map: list[str],
     workdir: Path,
     run: RunSettings,
-    fit: FitSettings,
+    check: dict,
     log,
     max_segments: int = 8,
     **kw,
@@ -315,14 +320,15 @@ def extend_until_diffusive(
     ``final.restart``) from its last frame while it is not diffusive and shorter than
     ``run.extend_up_to_ps``: each segment (``make_input(steps, restart)``, run in
     ``workdir/extend_<k>``) is as long as :func:`extension_ps` asks, and its frames are
-    appended. Returns what was done: segments, recorded ps before and after, the last
-    check's verdict and reason, and the failure of a segment that went wrong (the frames
-    before it are kept)."""
+    appended; ``check``: the diffusive check's settings (:func:`diffusive_state`). Returns
+    what was done: segments, recorded ps before and after, the last check's verdict and
+    reason, and the failure of a segment that went wrong (the frames before it are kept)."""
     dt_ps = run.timestep_fs * FS_TO_PS
-    check, run_ps = diffusive_state(workdir / "li.dcd", fit)
+    frame_ps = run.dump_every * dt_ps
+    verdict, run_ps = diffusive_state(workdir / "li.dcd", frame_ps, check)
     out = {"recorded_ps": run_ps, "extended_ps": 0.0, "segments": 0, "extension_failed": ""}
     for k in range(max_segments):
-        more = extension_ps(check, run_ps, run.extend_up_to_ps)
+        more = extension_ps(verdict, run_ps, run.extend_up_to_ps)
         grid = math.lcm(run.dump_every, run.dump_all_every)  # both dumps stay on their grid
         steps = max(int(round(more / dt_ps / grid)), 1) * grid if more > 0 else 0
         if steps == 0:
@@ -330,7 +336,7 @@ def extend_until_diffusive(
         log.info(
             "not diffusive after %.3g ps (%s): extending by %d steps",
             run_ps,
-            check["not_diffusive_reason"],
+            verdict["not_diffusive_reason"],
             steps,
         )
         seg = workdir / f"extend_{k}"
@@ -348,12 +354,12 @@ def extend_until_diffusive(
         append_model_devi(workdir / "model_devi.out", seg / "model_devi.out")
         (seg / RESTART).replace(workdir / RESTART)
         out["segments"] += 1
-        check, run_ps = diffusive_state(workdir / "li.dcd", fit)
+        verdict, run_ps = diffusive_state(workdir / "li.dcd", frame_ps, check)
     out.update(
         extended_ps=run_ps - out["recorded_ps"],
         recorded_ps=run_ps,
-        diffusive=bool(check["diffusive"]),
-        not_diffusive_reason=check["not_diffusive_reason"],
+        diffusive=bool(verdict["diffusive"]),
+        not_diffusive_reason=verdict["not_diffusive_reason"],
     )
     return out
 

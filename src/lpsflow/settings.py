@@ -329,6 +329,20 @@ class ProductionSettings:
     replicas: int  # independent glasses per composition
     threads: int  # execution
 
+    def extension_check(self) -> dict:
+        """What decides whether a transport run is extended (lpsflow.production
+        .extend_until_diffusive): the fit window and the diffusive limits (beta, MSD in
+        angstrom^2); empty when ``run.extend_up_to_ps`` is 0 (no run is extended, so they do
+        not enter the MD's result)."""
+        if self.run.extend_up_to_ps <= 0:
+            return {}
+        f = self.fit
+        return {
+            "fit_window": list(f.fit_window),
+            "beta_min": f.beta_min,
+            "msd_min_A2": f.msd_min_A2,
+        }
+
 
 # ---- all stages ----
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from lpsflow.production import (
     run_status,
     transport_input,
 )
-from lpsflow.settings import FitSettings, RunSettings, Settings
+from lpsflow.settings import RunSettings, Settings
 
 log = to_file(snakemake.log[0])
 command = Settings.from_config(snakemake.config).explore.command  # LAMMPS: execution
@@ -63,7 +63,7 @@ if status["status"] == "ok" and not npt_failed and run.extend_up_to_ps > 0:
         p.type_map,
         workdir,
         run,
-        FitSettings.from_params(p.fit),
+        p.check,
         log,
         threads=snakemake.threads,
         command=command,
