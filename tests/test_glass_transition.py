@@ -66,6 +66,9 @@ def test_read_quench_columns(tmp_path):
     )
     t, rho = read_quench(path)
     assert t.tolist() == [1190.5, 1180.2] and rho.tolist() == [1.80, 1.81]
+    path.write_text("# TimeStep v_T v_V v_rho v_Tset\n100 1190.5 900.0 1.80 1195.0\n")
+    t, rho = read_quench(path)  # the thermostat's target where it is recorded
+    assert t.tolist() == [1195.0] and rho.tolist() == [1.80]
     (tmp_path / "empty.dat").write_text("")
     assert read_quench(tmp_path / "empty.dat")[0].size == 0
 

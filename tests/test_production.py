@@ -269,6 +269,8 @@ def test_glass_melted_at_pressure_and_quench_recorded(tmp_path):
     assert len(data) == settings.quench_steps // settings.devi_every == 50
     t, rho = read_quench(tmp_path / "quench.dat")
     assert t[0] > 800 and t[-1] < 500 and np.all(np.isfinite(rho))
+    ramp = 1000 - 700 * (np.arange(50) + 0.5) / 50  # target T, block centres (K)
+    assert t == pytest.approx(ramp, abs=8) and data[:, 1] == pytest.approx(ramp, abs=400)
     assert data[0, 2] != pytest.approx(atoms.get_volume(), rel=1e-3)  # NPT melt moved the box
     assert rho == pytest.approx(density(atoms) * atoms.get_volume() / data[:, 2], rel=1e-3)
 

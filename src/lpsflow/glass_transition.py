@@ -1,8 +1,9 @@
 """The model's glass transition: Tg from the density recorded along the quench.
 
 The melt-quench (:func:`lpsflow.production.melt_quench_input`) writes the temperature (K),
-volume (A^3) and density (g/cm^3), each averaged over blocks of steps, to ``quench.dat``. A
-glass has a smaller thermal expansion than its melt, so rho(T) bends at Tg. :func:`fit_tg`
+volume (A^3), density (g/cm^3) and the thermostat's target temperature (K), each averaged over
+blocks of steps, to ``quench.dat``; the fit uses the target (:func:`read_quench`). A glass
+has a smaller thermal expansion than its melt, so rho(T) bends at Tg. :func:`fit_tg`
 fits a continuous two-line (piecewise linear) model,
 
     rho(T) = a + b (T - Tg) + c max(T - Tg, 0),
@@ -31,7 +32,7 @@ from scipy.stats import f as f_dist
 
 METHOD = (
     "two-line (continuous piecewise linear) least-squares fit of the density against the "
-    "temperature recorded along the NPT quench; Tg = the breakpoint; error = standard "
+    "thermostat's target temperature along the NPT quench; Tg = the breakpoint; error = standard "
     "deviation of Tg over bootstrap resamples of the points (pairs bootstrap); NaN unless the "
     "kink beats one line (F-test), the melt side is steeper and the bootstrap agrees on it"
 )
@@ -39,14 +40,21 @@ METHOD = (
 
 def read_quench(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Temperature (K) and density (g/cm^3) of ``quench.dat`` (LAMMPS ``fix ave/time``
-    columns: step, T, V, rho); empty arrays for a file without records."""
+    columns: step, T, V, rho and, when recorded, the thermostat's target T); empty arrays
+    for a file without records.
+
+    The temperature is the target of the linear ramp where it is recorded: the kinetic
+    temperature of a small cell fluctuates by sqrt(2 / 3N) (14 % at 32 atoms, per block far
+    more than the ramp moves), noise in x that flattens the slopes and smears the kink; the
+    thermostat lags the target by about its damping time x the rate (10 K at 100 K/ps)."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         return np.array([]), np.array([])
     data = np.loadtxt(path, comments="#", ndmin=2)
     if data.size == 0:
         return np.array([]), np.array([])
-    return data[:, 1].astype(float), data[:, 3].astype(float)
+    t = data[:, 4] if data.shape[1] > 4 else data[:, 1]
+    return t.astype(float), data[:, 3].astype(float)
 
 
 def _grid(t: np.ndarray, min_side: int, n_grid: int) -> np.ndarray:
@@ -144,7 +152,9 @@ def fit_tg(
         reasons.append(f"no significant kink (F-test p = {p_value:.2g} >= {p_max:g})")
     if not c < 0:
         reasons.append("the melt side is not steeper than the glass side")
-    if not agreement >= agree:
+    if not len(boot_c):
+        reasons.append("too few distinct points for the bootstrap")
+    elif not agreement >= agree:
         reasons.append(f"only {agreement:.0%} of bootstrap fits have the melt side steeper")
     if reasons:
         out["reason"] = "; ".join(reasons)

@@ -102,9 +102,10 @@ def melt_quench_input(
     """Glass: melt at ``melt_temperature`` (``melt_steps``), quench linearly to ``quench_to``
     at ``quench_rate`` (K/ps), anneal there (``anneal_steps``) and set the box to the volume
     averaged over ``npt_steps`` more steps; every stage NPT at ``pressure`` (bar), so the
-    density is a result of the model. Along the quench, temperature (K), volume (A^3) and
-    density (g/cm^3), each averaged over blocks of ``devi_every`` steps, go to ``quench.dat``
-    (the model's Tg, :mod:`lpsflow.glass_transition`).
+    density is a result of the model. Along the quench, temperature (K), volume (A^3),
+    density (g/cm^3) and the thermostat's target temperature (K, the linear ramp), each
+    averaged over blocks of ``devi_every`` steps, go to ``quench.dat`` (the model's Tg,
+    :mod:`lpsflow.glass_transition`).
 
     Crystal (``crystal=True``): no melt; the cell is relaxed at ``quench_to`` and
     ``pressure`` (anisotropic NPT, same anneal and averaging). Writes ``glass.dump``.
@@ -131,7 +132,8 @@ fix             melt all {ensemble(t_melt, t_melt)}
 run             {s.melt_steps}
 unfix           melt
 fix             quench all {ensemble(t_melt, t_end)}
-fix             quenchlog all ave/time 1 {every} {every} v_T v_V v_rho file quench.dat
+variable        Tset equal ramp({t_melt},{t_end})
+fix             quenchlog all ave/time 1 {every} {every} v_T v_V v_rho v_Tset file quench.dat
 run             {s.quench_steps}
 unfix           quenchlog
 unfix           quench
