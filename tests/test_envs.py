@@ -26,7 +26,7 @@ PACKAGES = {
     "pandas": "pandas",
     "scipy": "scipy",
     "tidynamics": "tidynamics",
-    "torch": "torch",
+    "torch": "pytorch",  # conda-forge name (CPU build in envs/cp2k.yaml)
     "yaml": "pyyaml",
 }
 

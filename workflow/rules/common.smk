@@ -15,7 +15,9 @@ min_version("9.0")
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 os.environ.update(
-    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p),
+    # envs/*.post-deploy.sh install lpsflow from here
+    LPSFLOW_WORKFLOW=str(workflow.basedir),
 )
 
 from lpsflow import config as lpsconfig  # noqa: E402
