@@ -38,7 +38,6 @@ try:
 except lpsconfig.ConfigError as err:
     raise ValueError(f"config error: {err}") from None
 if workflow.is_main_process:  # once per campaign, not in every job
-    # where the settings came from: a campaign run elsewhere, or a profile's site file
     try:  # CP2K's own check of dft.overrides (seconds; only when there are overrides)
         OVERRIDES_NOTE = lpsconfig.check_dft_overrides(config)
     except lpsconfig.ConfigError as err:
@@ -46,6 +45,7 @@ if workflow.is_main_process:  # once per campaign, not in every job
     if OVERRIDES_NOTE:
         print(f"lpsflow warning: {OVERRIDES_NOTE}", file=sys.stderr)
     # the profile's and the command line's config files are applied last
+    # where the settings came from: a campaign run elsewhere, or a profile's site file
     cli = list(workflow.config_settings.configfiles)
     files = [f for f in workflow.configfiles if f not in cli] + cli
     order = " < ".join(str(f) for f in files)
