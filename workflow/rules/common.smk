@@ -44,8 +44,8 @@ if workflow.is_main_process:  # once per campaign, not in every job
         raise ValueError(f"config error: {err}") from None
     if OVERRIDES_NOTE:
         print(f"lpsflow warning: {OVERRIDES_NOTE}", file=sys.stderr)
-    # the profile's and the command line's config files are applied last
     # where the settings came from: a campaign run elsewhere, or a profile's site file;
+    # the profile's and the command line's config files are applied last
     cli = list(workflow.config_settings.configfiles)
     files = [f for f in workflow.configfiles if f not in cli] + cli
     order = " < ".join(str(f) for f in files)
