@@ -328,6 +328,8 @@ class ProductionSettings:
     temperatures: list
     replicas: int  # independent glasses per composition
     threads: int  # execution
+    #: further quench rates (K/ps): the same glasses and transport runs at each rate
+    quench_rate_sensitivity: list = field(default_factory=list)
 
     def extension_check(self) -> dict:
         """What decides whether a transport run is extended (lpsflow.production
@@ -400,6 +402,7 @@ class Settings:
                 temperatures=list(prod["temperatures"]),
                 replicas=prod["replicas"],
                 threads=prod["threads"],
+                quench_rate_sensitivity=[float(q) for q in prod["quench_rate_sensitivity"]],
             ),
         )
 
@@ -428,6 +431,7 @@ class Settings:
                     **self.production.fit.params(),
                     "temperatures": self.production.temperatures,
                     "replicas": self.production.replicas,
+                    "quench_rate_sensitivity": self.production.quench_rate_sensitivity,
                 },
             }
         )

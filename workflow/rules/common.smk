@@ -283,7 +283,7 @@ def glass_start_cell(wildcards):
 
 
 # ---- the glass stage: quench-rate glasses, shipped crystals (lpsflow.glass_density) ----
-QUENCH_RATES = list(config["production"]["quench_rate_sensitivity"])  # K/ps
+QUENCH_RATES = S.production.quench_rate_sensitivity  # K/ps
 CRYSTAL_PHASES = glass_density.campaign_phases(list(COMPOSITIONS.values()))
 
 
