@@ -27,7 +27,7 @@ from conftest import REPO, tiny_campaign
 
 SCRIPTS = REPO / "workflow" / "scripts"
 WILDCARDS = {"comp": "LPS75", "replica": "0", "frame": "0", "iter": "001", "model": "0"}
-WILDCARDS.update(temp="800", imp="mine")
+WILDCARDS.update(temp="800", imp="mine", rate="90", phase="beta-Li3PS4")
 #: lpsflow modules whose functions and classes the scripts call (settings stay real)
 LIBRARY = [
     "aimd",
@@ -37,7 +37,9 @@ LIBRARY = [
     "dft.mlip",
     "evaluation",
     "exploration",
+    "glass_density",
     "glass_structure",
+    "glass_transition",
     "li_environment",
     "importing",
     "labeling",

@@ -2,7 +2,6 @@
 values, and the quench-rate sensitivity (lpsflow.glass_density, lpsflow.glass_transition)."""
 
 import json
-from pathlib import Path
 
 from lpsflow.glass_density import (
     density_comparison,
@@ -18,7 +17,7 @@ p = snakemake.params
 
 
 def load(paths):
-    return [json.loads(Path(path).read_text()) for path in paths]
+    return [json.load(open(path)) for path in paths]
 
 
 glasses, crystals, tgs = (
