@@ -85,6 +85,7 @@ def test_profile_runs_campaign_through_sbatch(tmp_path, slurm_conf, local_campai
     rules = set(re.findall(r"rule (\w+):", out)) | set(re.findall(r"checkpoint (\w+):", out))
     local = {"all", "summarize_labels", "collect_candidate_labels", "summarize_iterations"}
     assert submitted, out[-3000:]
+    local.add("summarize_iteration")  # the per-iteration progress table (localrules)
     for rule in rules - local:  # every remote rule left a Slurm log under logs/slurm
         assert list((tmp_path / "logs" / "slurm" / f"rule_{rule}").rglob("*.log")), rule
     assert len(list((tmp_path / "logs" / "slurm").rglob("*.log"))) == len(submitted)
