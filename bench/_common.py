@@ -47,12 +47,12 @@ def git_state() -> dict:
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def science_changes_since(commit: str) -> list[str] | None:
-    """Science files (:data:`SCIENCE_PATHS`) changed between ``commit`` and HEAD (committed
-    changes only); None when ``commit`` is unknown here (a shallow clone, another history)."""
+def science_changes_since(commit: str, paths: tuple[str, ...] = SCIENCE_PATHS) -> list[str] | None:
+    """Files under ``paths`` changed between ``commit`` and HEAD (committed changes only);
+    None when ``commit`` is unknown here (a shallow clone, another history)."""
     if not commit or _git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
         return None
-    diff = _git("diff", "--name-only", commit, "HEAD", "--", *SCIENCE_PATHS)
+    diff = _git("diff", "--name-only", commit, "HEAD", "--", *paths)
     return [line for line in diff.stdout.splitlines() if line.strip()]
 
 
