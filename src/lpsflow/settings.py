@@ -25,6 +25,7 @@ from typing import Any
 
 from lpsflow.config import resolve_dft
 from lpsflow.exploration import schedule_jobs
+from lpsflow.resources import ResourceSettings
 
 #: DFT settings that define a label, per engine (the store key hashes the same keys)
 DFT_SCIENCE_KEYS: dict[str, tuple[str, ...]] = {
@@ -148,6 +149,7 @@ class DftExecution(Part):
     potential_file: str
     data_dir: str
     store: str
+    mpi_ranks: int = 1  # MPI ranks of one CP2K run (the label jobs' Slurm tasks)
 
 
 @dataclass(frozen=True)
@@ -359,6 +361,8 @@ class Settings:
     select: SelectSettings
     loop: LoopSettings
     production: ProductionSettings
+    #: execution: time limits, memory and GPUs of the heavy jobs (lpsflow.resources)
+    resources: ResourceSettings = field(default_factory=ResourceSettings)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -404,6 +408,7 @@ class Settings:
                 threads=prod["threads"],
                 quench_rate_sensitivity=[float(q) for q in prod["quench_rate_sensitivity"]],
             ),
+            resources=ResourceSettings.from_config(config),
         )
 
     def science(self) -> dict:

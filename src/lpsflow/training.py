@@ -2,7 +2,7 @@
 
 The DeePMD input is a template (a JSON file named in the config); this module fills in
 what the campaign decides: type map, ``sel`` from neighbour statistics of the data, the
-member's seeds, steps and data systems.
+member's seeds, steps, floating-point precision and data systems.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+#: network precisions a campaign may choose (``train.precision``)
+PRECISIONS = ("float64", "float32")
 
 
 def dp_env(threads: int) -> dict:
@@ -67,14 +70,25 @@ def deepmd_input(
     steps: int,
     train_systems: list[str],
     valid_systems: list[str],
+    precision: str | None = None,
 ) -> dict:
-    """The template filled in for one ensemble member (seeds differ per member)."""
+    """The template filled in for one ensemble member (seeds differ per member).
+
+    ``precision`` ("float64" or "float32"; :data:`PRECISIONS`) sets the floating-point
+    precision of the descriptor and fitting networks (DeePMD's ``precision`` keys); None
+    keeps what the template says (DeePMD's default there is float64).
+    """
+    if precision is not None and precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: expected one of {PRECISIONS}")
     inp = copy.deepcopy(template)
     model = inp["model"]
     model["type_map"] = list(type_map)
     model["descriptor"]["sel"] = list(sel)
     model["descriptor"]["seed"] = seed
     model["fitting_net"]["seed"] = seed + 1
+    if precision is not None:
+        model["descriptor"]["precision"] = precision
+        model["fitting_net"]["precision"] = precision
     training = inp["training"]
     training["seed"] = seed + 2
     training["numb_steps"] = int(steps)

@@ -4,7 +4,8 @@
     python tests/slurm/local_cluster.py start [--dir DIR]   # idempotent; prints SLURM_CONF
     python tests/slurm/local_cluster.py stop  [--dir DIR]   # stops only what start started
 
-Uses Debian's slurm-wlm and munge (installed with apt-get when missing and run as root).
+Uses Debian's slurm-wlm, munge and libpmix-dev (installed with apt-get when missing and run as
+root; libpmix-dev lets `srun --mpi=pmix` start MPI ranks of Open MPI programs such as CP2K).
 No accounting: the Snakemake executor queries job states with squeue (see slurm/config.yaml).
 /etc/slurm/slurm.conf becomes a link to this cluster's config while it runs (jobs' inner srun
 calls look there); an existing real /etc/slurm/slurm.conf is never touched.
@@ -75,17 +76,25 @@ def _node_state(d: Path) -> str:
     return out.stdout.strip()
 
 
+#: the unversioned PMIx library Debian's Slurm PMIx plugin (mpi/pmix_v4) opens; only the
+#: libpmix-dev package ships it. Without it `srun --mpi=pmix` fails ("can not load PMIx
+#: library") and Open MPI programs (Debian's cp2k.psmp) cannot be started by srun at all:
+#: --mpi=none/pmi2 end in "OMPI was not built with SLURM's PMI support".
+PMIX_LIBRARY = Path("/usr/lib/x86_64-linux-gnu/pmix2/lib/libpmix.so")
+
+
 def install() -> None:
-    """apt-get install slurm-wlm and munge when missing (root only)."""
+    """apt-get install slurm-wlm, munge and libpmix-dev when missing (root only)."""
     if shutil.which("slurmctld") and shutil.which("munged"):
-        return
+        if PMIX_LIBRARY.exists() or os.geteuid() != 0:  # MPI tests skip without it
+            return
     if os.geteuid() != 0:
         raise SystemExit(
             "Slurm is not installed and this is not root: apt-get install slurm-wlm munge"
         )
     subprocess.run(["apt-get", "update", "-qq"], check=True)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "slurm-wlm", "munge"],
+        ["apt-get", "install", "-y", "-qq", "slurm-wlm", "munge", "libpmix-dev"],
         check=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )

@@ -18,6 +18,8 @@ rule explore_md:
     conda:
         "../../envs/deepmd.yaml"
     threads: S.explore.threads
+    resources:
+        **lpsres.rule_resources("explore_md", config, len(EXPLORE_JOBS)),
     params:
         md=S.explore.md.params(),
         relative_level=S.select.md_relative_level,

@@ -18,6 +18,8 @@ rule label_frame:
     conda:
         "../../envs/cp2k.yaml"
     threads: S.dft.execution.threads
+    resources:
+        **lpsres.rule_resources("label_frame", config),
     params:
         dft=S.dft.science.params(),
     script:
@@ -57,6 +59,8 @@ rule aimd_init:
     conda:
         "../../envs/cp2k.yaml"
     threads: config["dft"]["threads"]
+    resources:
+        **lpsres.rule_resources("aimd_init", config),
     params:
         dft=S.dft.science.params(),
         steps=config["init"]["aimd"]["steps"],
@@ -121,6 +125,8 @@ rule label_candidate:
     conda:
         "../../envs/cp2k.yaml"
     threads: S.dft.execution.threads
+    resources:
+        **lpsres.rule_resources("label_candidate", config),
     params:
         dft=S.dft.science.params(),
     script:

@@ -20,6 +20,8 @@ rule make_glass:
     conda:
         "../../envs/deepmd.yaml"
     threads: S.production.threads
+    resources:
+        **lpsres.rule_resources("make_glass", config),
     params:
         glass=S.production.glass.params(),
         type_map=TYPE_MAP,
@@ -47,6 +49,8 @@ rule make_glass_at_rate:
     conda:
         "../../envs/deepmd.yaml"
     threads: S.production.threads
+    resources:
+        **lpsres.rule_resources("make_glass_at_rate", config),
     params:
         glass=lambda wc: {**S.production.glass.params(), "quench_rate": float(wc.rate)},
         type_map=TYPE_MAP,
@@ -160,6 +164,8 @@ rule run_production:
     conda:
         "../../envs/deepmd.yaml"
     threads: S.production.threads
+    resources:
+        **lpsres.rule_resources("run_production", config),
     params:
         run=S.production.run.params(),
         check=S.production.extension_check(),  # decides an extension ({}: none extended)
@@ -279,6 +285,8 @@ rule teacher_md:
     conda:
         "../../envs/cp2k.yaml"
     threads: S.production.threads
+    resources:
+        **lpsres.rule_resources("teacher_md", config),
     params:
         model=config["dft"]["model"],
         type_map=TYPE_MAP,

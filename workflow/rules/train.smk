@@ -54,6 +54,8 @@ rule train_model:
     conda:
         "../../envs/deepmd.yaml"
     threads: S.train.threads
+    resources:
+        **lpsres.rule_resources("train_model", config),
     params:
         type_map=TYPE_MAP,
         member=S.train.member.params(),

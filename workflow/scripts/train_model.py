@@ -21,6 +21,7 @@ inp = deepmd_input(
     steps=settings.init_steps if init else settings.steps,
     train_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/train")],
     valid_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/test")],
+    precision=settings.precision,
 )
 log.info("member %d, %d steps, from %s", member, inp["training"]["numb_steps"], init or "scratch")
 with open(snakemake.log[0], "a") as dp_log:
