@@ -22,6 +22,7 @@ from lpsflow.transport import (
     diffusive_check,
     fit_diffusion,
     fraction_errorbars,
+    model_tg,
     msd_by_atom,
     msd_from_dump,
     nernst_einstein,
@@ -577,4 +578,9 @@ def test_summarize_transport_script_passes_the_model_tg(tmp_path):
     assert set(out["with"]["runs"]["regime"]) == {"below_tg", "above_tg"}
     assert (out["with"]["runs"]["sigma_lo95"] > 0).all()
     assert set(out["without"]["table"]["regime"]) == {"unknown"}
+    assert out["without"]["arrhenius"].iloc[0]["tg_method"] == "not determined"
+    tg.write_text(json.dumps({"composition": "LPS75", "tg_K": float("nan"), "reason": "6 points"}))
+    assert (
+        model_tg({"LPS75": json.loads(tg.read_text())}, "LPS75")[2] == "not determined (6 points)"
+    )
     assert out["without"]["arrhenius"].iloc[0]["n_points"] == 5

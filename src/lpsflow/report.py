@@ -1091,7 +1091,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         else None,
         "arrhenius": table_html(arr[arr_cols]),
         "tg_known": tg_known,
-        "tg_table": table_html(arr[tg_cols]) if tg_known else None,
+        "tg_table": table_html(arr[tg_cols]) if "tg_K" in arr else None,
         "melt": table_html(arr[melt_cols]) if tg_known and "melt_Ea_eV" in arr else None,
         "experimental": table_html(exp),
         "comparable_experiments": table_html(experiment_comparison(same_x, arr)),

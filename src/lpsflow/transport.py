@@ -703,8 +703,9 @@ def arrhenius(
 
 def model_tg(tg: dict | None, composition: str) -> tuple[float, float, str]:
     """(Tg in K, its uncertainty in K, method) of ``composition`` from ``tg`` (composition ->
-    dict with ``tg_K``, ``tg_err_K``, ``method``, as in results/production/{comp}/tg.json);
-    NaN and "not determined" when absent."""
+    dict with ``tg_K``, ``tg_err_K``, ``method`` and, when undetermined, ``reason``, as in
+    results/production/{comp}/tg.json); NaN and "not determined" (with the reason) when absent
+    or NaN."""
     entry = (tg or {}).get(composition)
     if not entry:
         return float("nan"), float("nan"), "not determined"
@@ -712,8 +713,15 @@ def model_tg(tg: dict | None, composition: str) -> tuple[float, float, str]:
     err = entry.get("tg_err_K")
     value = float(value) if value is not None else float("nan")
     err = float(err) if err is not None else float("nan")
-    method = entry.get("method") or ("not determined" if not np.isfinite(value) else "")
-    return value, err, str(method)
+    method = str(entry.get("method") or "")
+    if not np.isfinite(value):
+        reason = entry.get("reason")
+        method = (
+            "not determined"
+            + (f" ({reason})" if reason else "")
+            + (f"; method: {method}" if method else "")
+        )
+    return value, err, method
 
 
 def runs_table(runs: pd.DataFrame, tg: dict | None = None) -> pd.DataFrame:
