@@ -40,6 +40,7 @@ D3BJ_PBE = {"damping": "d3bj", "method": "PBE"}
 TEACHERS = {
     "chgnet-0.3.0": ("chgnet-0.3.0", {}),
     "chgnet-0.3.0+d3bj": ("chgnet-0.3.0", D3BJ_PBE),
+    "chgnet-0.3.0+d3zero": ("chgnet-0.3.0", {"damping": "d3zero", "method": "PBE"}),
     "sevennet-0": ("sevennet-0", {}),
     "sevennet-0+d3bj": ("sevennet-0", D3BJ_PBE),
     "sevennet-mf-0-pbe": ("sevennet-mf-0-pbe", {}),
