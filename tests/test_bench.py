@@ -26,7 +26,10 @@ BENCHMARKS = [
     "cl_vs_random",
     "demo_campaign",
     "dp_vs_aimd",
+    "precision",
+    "production_cost",
     "pytest_durations",
+    "resource_estimates",
     "teacher_card",
     "transport_analysis",
     "workflow_overhead",
@@ -296,3 +299,39 @@ def test_smoke_teacher_card(tmp_path):
     assert row["density_error_pct"] == pytest.approx(expected)
     assert row["atom_steps_per_s"] > 0
     assert len(row["lengths"]) == 3 and not row["lengths_sorted"]
+
+
+def test_smoke_precision(tmp_path):
+    """Both precisions train on the same teacher frames and are scored and timed."""
+    record = smoke("precision", tmp_path)
+    figures = record["figures"]
+    for prec in ("float32", "float64"):
+        assert figures[f"rmse_f {prec} (mean of 1 seeds)"]["value"] > 0
+        assert figures[f"atom-steps/s/core compressed {prec} (64 atoms)"]["value"] > 0
+    assert record["details"]["rmse"]["float32 seed 1"]["frames"] == 18  # 3 files x 6 frames
+
+
+def test_smoke_production_cost(tmp_path):
+    """Cost per ns from a LAMMPS run; the device is recorded, and no GPU figure invented."""
+    record = smoke("production_cost", tmp_path)
+    assert record["device"]
+    run = record["details"]["runs"]["64"]
+    assert run["wall_h_per_ns"] == pytest.approx(64 * 1e6 / run["atom_steps_per_s"] / 3600)
+    if not record["device"].startswith("GPU"):
+        assert not any("GPU" in key for key in record["figures"])
+
+
+def test_production_cost_per_ns_arithmetic():
+    import production_cost
+
+    cost = production_cost.cost_per_ns(1e4, 1000, 4, 1.0)
+    assert cost["wall_h_per_ns"] == pytest.approx(1000 * 1e6 / 1e4 / 3600)
+    assert cost["core_h_per_ns"] == pytest.approx(4 * cost["wall_h_per_ns"])
+
+
+def test_smoke_resource_estimates(tmp_path):
+    """Every sized job's dry-run limit is at or above its estimate (the default config)."""
+    record = smoke("resource_estimates", tmp_path)
+    rules = {job["rule"] for job in record["jobs"]}
+    assert {"label_frame", "train_model", "explore_md", "make_glass", "run_production"} <= rules
+    assert all(job["ok"] for job in record["jobs"])

@@ -121,3 +121,20 @@ def test_env_lists_every_import(rule, script, env):
     have = env_packages(REPO / "envs" / env)
     missing = {PACKAGES[n] for n in needed} - have
     assert not missing, f"rule {rule} ({script}) needs {sorted(missing)} in envs/{env}"
+
+
+def test_gpu_env_is_the_deepmd_env_with_the_cuda_build():
+    """envs/deepmd-gpu.yaml: the packages of envs/deepmd.yaml, DeePMD-kit pinned to
+    conda-forge's CUDA build (build string cuda*), and the same post-deploy step."""
+    cpu = yaml.safe_load((REPO / "envs" / "deepmd.yaml").read_text())
+    gpu = yaml.safe_load((REPO / "envs" / "deepmd-gpu.yaml").read_text())
+    assert gpu["channels"] == cpu["channels"]
+
+    def name(spec: str) -> str:
+        return re.split(r"[=<>\[ ]", spec, maxsplit=1)[0]
+
+    assert {name(s) for s in gpu["dependencies"]} == {name(s) for s in cpu["dependencies"]}
+    deepmd = next(s for s in gpu["dependencies"] if name(s) == "deepmd-kit")
+    assert "build='*cuda*'" in deepmd
+    post = REPO / "envs" / "deepmd-gpu.post-deploy.sh"
+    assert post.read_text() == (REPO / "envs" / "deepmd.post-deploy.sh").read_text()

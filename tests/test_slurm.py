@@ -300,7 +300,7 @@ def test_cp2k_label_runs_two_mpi_ranks_through_srun(tmp_path, slurm_conf):
         pytest.skip("libpmix-dev missing: srun cannot start Open MPI ranks here")
     local_profile(tmp_path)
     config = tiny_campaign()
-    config["dft"].update(command="srun --mpi=pmix cp2k.psmp", mpi_ranks=2, threads=1)
+    config["dft"].update(command="srun --mpi=pmix -n {ranks} cp2k.psmp", mpi_ranks=2, threads=1)
     config["dft"]["store"] = str(tmp_path / "store")
     campaign_config(tmp_path, config)
     bin_dir, log = sbatch_wrapper(tmp_path)

@@ -274,7 +274,9 @@ def _execute(settings: dict, workdir: Path, threads: int, timeout_s: float) -> t
     """Run CP2K in ``workdir``; returns (returncode, timed_out, wall seconds)."""
     import shlex
 
-    argv = [*shlex.split(settings["command"].format(threads=threads)), "-i", INPUT, "-o", OUTPUT]
+    ranks = int(settings.get("mpi_ranks", 1))  # {ranks}: MPI ranks (dft.mpi_ranks)
+    command = settings["command"].format(threads=threads, ranks=ranks)
+    argv = [*shlex.split(command), "-i", INPUT, "-o", OUTPUT]
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(threads))
     if settings.get("data_dir"):

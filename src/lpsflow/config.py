@@ -327,7 +327,7 @@ def cp2k_executable(command: str) -> str | None:
 
     from lpsflow.launch import LAUNCHERS
 
-    argv = shlex.split(command.format(threads=1))
+    argv = shlex.split(command.format(threads=1, ranks=1))
     exe = next((a for a in argv if "cp2k" in Path(a).name), None)
     exe = exe or next((a for a in argv if Path(a).name not in LAUNCHERS), argv[0])
     return shutil.which(exe)

@@ -332,7 +332,11 @@ class Cp2k:
         return self._version
 
     def command(self) -> list[str]:
-        return shlex.split(self.settings["command"].format(threads=self.threads))
+        """``dft.command`` with ``{threads}`` (OpenMP threads) and ``{ranks}`` (MPI ranks,
+        ``dft.mpi_ranks``: a launcher inside a Slurm job needs them, as the job step does
+        not pass the job's task count to an inner srun) filled in."""
+        ranks = int(self.settings.get("mpi_ranks", 1))
+        return shlex.split(self.settings["command"].format(threads=self.threads, ranks=ranks))
 
     def run(self, atoms: Atoms, workdir: Path, attempt: int) -> Outcome:
         workdir.mkdir(parents=True, exist_ok=True)
