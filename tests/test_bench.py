@@ -26,6 +26,7 @@ BENCHMARKS = [
     "cl_vs_random",
     "demo_campaign",
     "dp_vs_aimd",
+    "glass_stage",
     "precision",
     "production_cost",
     "pytest_durations",
