@@ -44,7 +44,7 @@ class ResourceSettings:
     dp_atom_steps_per_s: float = 6000.0
     teacher_atom_steps_per_s: float = 354.0
     dft_core_s_per_step: float = 502.0
-    train_s_per_step: float = 0.05
+    train_s_per_step: float = 0.15
     safety: float = 2.0
     min_runtime_min: int = 10
     overhead_min: float = 5.0
