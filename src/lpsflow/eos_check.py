@@ -100,7 +100,10 @@ def main(argv=None) -> None:
         args.run,
         args.iteration,
         config["explore"]["schedule"],
-        load_calculator(config["dft"].get("model", "chgnet-0.3.0")),
+        load_calculator(
+            config["dft"].get("model", "chgnet-0.3.0"),
+            dispersion=config["dft"].get("teacher_dispersion"),
+        ),
         type_map(config),
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -296,7 +296,11 @@ def rate_label(rate):
 def quench_records(comp, name, rate=None):
     """``name`` (quench.dat, density.json) of every replica's glass of a composition, made
     at the production rate or (``rate``) at a sensitivity rate."""
-    base = f"results/production/{comp}" + (f"/quench_{rate}" if rate is not None else "")
+    base = (
+        f"results/production/{comp}"
+        if rate is None
+        else f"results/production/{comp}/quench_{rate}"
+    )
     sub = "melt_quench/" if name == "quench.dat" else ""
     return [f"{base}/replica_{r}/{sub}{name}" for r in range(S.production.replicas)]
 

@@ -289,6 +289,7 @@ rule teacher_md:
         **lpsres.rule_resources("teacher_md", config),
     params:
         model=config["dft"]["model"],
+        dispersion=config["dft"]["teacher_dispersion"],  # the labels' D3, if any
         type_map=TYPE_MAP,
         timestep_fs=config["production"]["timestep_fs"],
         dump_every=config["production"]["dump_every"],

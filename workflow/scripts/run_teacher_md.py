@@ -12,7 +12,7 @@ log = to_file(snakemake.log[0])
 p = snakemake.params
 temperature = float(snakemake.wildcards.temp)
 glass = read(snakemake.input.glass)
-calc = load_calculator(p.model, threads=snakemake.threads)
+calc = load_calculator(p.model, threads=snakemake.threads, dispersion=p.dispersion)
 log.info(
     "%s at %s K with %s: %d NPT (%g bar) + %d + %d NVT steps",
     snakemake.wildcards.comp,
