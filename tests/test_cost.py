@@ -34,3 +34,14 @@ def test_run_cost_from_logs_and_benchmark(tmp_path):
 def test_run_cost_of_a_run_without_log_is_nan(tmp_path):
     cost = run_cost(tmp_path, cores=1, timestep_fs=1.0)
     assert cost["md_steps"] == 0 and math.isnan(cost["atom_steps_per_s"])
+
+
+def test_run_cost_takes_the_jobs_own_wall_time(tmp_path):
+    """run_production measures its own wall time: it wins over a benchmark file."""
+    (tmp_path / "log.lammps").write_text(LOG.format(t=99.5, n=1000))
+    bench = tmp_path / "bench.tsv"
+    bench.write_text("s\th:m:s\tmax_rss\tcpu_time\n999.0\t0:16:39\t900\t170.0\n")
+    cost = run_cost(tmp_path, cores=2, timestep_fs=1.0, benchmark=bench, job_wall_s=360.0)
+    assert cost["job_wall_s"] == 360.0
+    assert math.isclose(cost["core_hours"], 360.0 * 2 / 3600)
+    assert math.isclose(cost["atom_steps_per_s_per_core"], 1001 * 1000 / 100.0 / 2)

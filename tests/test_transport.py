@@ -530,6 +530,8 @@ def test_tiny_campaign_transport_outputs(local_campaign):
         assert (folder / t / "all.dcd").stat().st_size > 0
     assert runs["collective_source"].str.startswith("charge MSD").all()
     assert np.isfinite(runs["sigma_collective_S_cm"]).all() and np.isfinite(runs["beta"]).all()
+    # each run's own measured cost reaches the table (and the report's runs table)
+    assert (runs["atom_steps_per_s_per_core"] > 0).all() and (runs["core_hours"] > 0).all()
     glasses = {
         (c, r): read_dcd(str(res / "production" / c / f"replica_{r}" / "T800" / "li.dcd"))[0]
         for c, r in runs[["composition", "replica"]].drop_duplicates().itertuples(index=False)

@@ -29,11 +29,16 @@ def lammps_loops(text: str) -> dict:
 
 
 def run_cost(
-    run_dir: str | Path, cores: int, timestep_fs: float, benchmark: str | Path | None = None
+    run_dir: str | Path,
+    cores: int,
+    timestep_fs: float,
+    benchmark: str | Path | None = None,
+    job_wall_s: float | None = None,
 ) -> dict:
     """Cost of one production run from every ``log.lammps`` under ``run_dir`` (the run and
-    its extensions) and, when given and present, its Snakemake benchmark TSV (column ``s``:
-    the job's wall seconds, start-up included).
+    its extensions) and the job's wall seconds: ``job_wall_s`` as the job measured it
+    itself, or, when given and present, its Snakemake benchmark TSV (column ``s``, start-up
+    included).
 
     Returns atoms, md_steps, simulated_ns, md_wall_s, atom_steps_per_s (whole job),
     atom_steps_per_s_per_core, job_wall_s, core_hours (job wall x ``cores``) and
@@ -45,8 +50,8 @@ def run_cost(
         for key in ("md_wall_s", "md_steps", "atom_steps"):
             total[key] += part[key]
         total["atoms"] = part["atoms"] or total["atoms"]
-    job_wall = float("nan")
-    if benchmark is not None and Path(benchmark).exists():
+    job_wall = float("nan") if job_wall_s is None else float(job_wall_s)
+    if job_wall_s is None and benchmark is not None and Path(benchmark).exists():
         table = pd.read_csv(benchmark, sep="\t")
         if len(table) and "s" in table:
             job_wall = float(table["s"].iloc[-1])

@@ -978,6 +978,8 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         "sigma_hi95",
         "sigma_collective_S_cm",
         "haven_ratio",
+        "atom_steps_per_s_per_core",
+        "core_hours",
     ]
     slow = runs[~runs["diffusive"].astype(bool)]
     slow_cols = [

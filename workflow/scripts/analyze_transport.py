@@ -57,6 +57,9 @@ result = {
     "npt_failed": npt.get("npt_failed"),
     "md_failure": "; ".join(failures),
     "untrusted": bool(failures) or not devi["untrusted_fraction"] == 0,
+    # the MD's own cost (lpsflow.cost, measured by run_production)
+    "atom_steps_per_s_per_core": status.get("cost", {}).get("atom_steps_per_s_per_core"),
+    "core_hours": status.get("cost", {}).get("core_hours"),
 }
 log.info("%s", result)
 json.dump(result, open(snakemake.output.transport, "w"), indent=1)

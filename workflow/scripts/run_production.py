@@ -8,11 +8,13 @@ and deviations written before it are kept, and the analysis marks the run untrus
 
 import json
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from ase.io import read
 
+from lpsflow.cost import run_cost
 from lpsflow.joblog import to_file
 from lpsflow.production import (
     ensemble_models,
@@ -25,6 +27,7 @@ from lpsflow.production import (
 )
 from lpsflow.settings import RunSettings, Settings
 
+start = time.monotonic()
 log = to_file(snakemake.log[0])
 command = Settings.from_config(snakemake.config).explore.command  # LAMMPS: execution
 p = snakemake.params
@@ -96,4 +99,9 @@ for name, output in [
         shutil.move(workdir / name, output)
     else:  # the run died before writing it: the analysis sees an empty file and the status
         Path(output).touch()
+# what the run cost (atom-steps/s, core-hours): reported beside its result
+status["cost"] = run_cost(
+    workdir, snakemake.threads, run.timestep_fs, job_wall_s=time.monotonic() - start
+)
+log.info("cost: %s", status["cost"])
 json.dump(status, open(snakemake.output.status, "w"), indent=1)
