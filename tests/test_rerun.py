@@ -72,6 +72,16 @@ def test_execution_settings_plan_nothing(finished):
     config["train"]["threads"] = 2
     config["explore"].update(threads=2, command="lmp -sf omp")
     config["production"]["threads"] = 2
+    # time limits, memory and GPU requests sized from the config (lpsflow.resources)
+    config["resources"] = {
+        "dp_atom_steps_per_s": 1234.0,
+        "train_s_per_step": 0.5,
+        "safety": 3.0,
+        "mem_mb_per_cpu": 3000,
+        "gpus": 1,
+        "gpu_model": "a100",
+        "gpu_speedup": 20.0,
+    }
     # and the Slurm profile's site settings (dft.command with srun), as --profile applies them
     site = REPO / "slurm" / "site.yaml"
     assert yaml.safe_load(site.read_text())["dft"], "the Slurm site file sets no dft key any more"
