@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import shutil
@@ -189,3 +190,34 @@ def aimd_run(tmp_path_factory):
     atoms.info.update(composition="LPS75", replica=0)
     frames, run = aimd_frames(atoms, dft, AIMD_SETTINGS, store, threads=1)
     return atoms, store, frames, run, dft
+
+
+@contextlib.contextmanager
+def parsed_workflow(config: dict, work: Path):
+    """The repository's workflow as Snakemake parses it for ``config``, in ``work`` (the
+    config and the shipped DeePMD templates are written there first)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+    )
+
+    (work / "config").mkdir(parents=True, exist_ok=True)
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    for template in (REPO / "config").glob("*.json"):
+        (work / "config" / template.name).write_text(template.read_text())
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        with SnakemakeApi(OutputSettings()) as api:
+            yield api.workflow(
+                resource_settings=ResourceSettings(cores=1),
+                config_settings=ConfigSettings(),
+                storage_settings=StorageSettings(),
+                snakefile=REPO / "Snakefile",
+                workdir=work,
+            )._workflow
+    finally:
+        os.chdir(cwd)

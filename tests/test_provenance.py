@@ -4,7 +4,6 @@ a teacher campaign names the teacher, and the import guard compares like with li
 
 from __future__ import annotations
 
-import os
 import runpy
 import types
 
@@ -13,7 +12,7 @@ import pytest
 import yaml
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
-from conftest import REPO, validated
+from conftest import REPO, parsed_workflow, validated
 
 from lpsflow.config import ConfigError, check, resolve_dft
 from lpsflow.dft import get_engine
@@ -25,33 +24,9 @@ DFT_THEORY = {"functional": "PBE", "dispersion": "D3", "basis": "DZVP-MOLOPT-SR-
 
 def workflow_params(config: dict, rule: str, work) -> dict:
     """The params of ``rule`` as the real workflow computes them for ``config``."""
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (
-        ConfigSettings,
-        OutputSettings,
-        ResourceSettings,
-        StorageSettings,
-    )
-
-    (work / "config").mkdir(parents=True)
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    for template in (REPO / "config").glob("*.json"):
-        (work / "config" / template.name).write_text(template.read_text())
-    cwd = os.getcwd()
-    os.chdir(work)
-    try:
-        with SnakemakeApi(OutputSettings()) as api:
-            workflow = api.workflow(
-                resource_settings=ResourceSettings(cores=1),
-                config_settings=ConfigSettings(),
-                storage_settings=StorageSettings(),
-                snakefile=REPO / "Snakefile",
-                workdir=work,
-            )._workflow
-            found = next(r for r in workflow.rules if r.name == rule)
-            return {n: v for n, v in found.params._allitems() if n is not None}
-    finally:
-        os.chdir(cwd)
+    with parsed_workflow(config, work) as workflow:
+        found = next(r for r in workflow.rules if r.name == rule)
+        return {n: v for n, v in found.params._allitems() if n is not None}
 
 
 def test_demo_theory_table_names_the_teacher(tmp_path):

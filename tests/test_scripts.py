@@ -14,16 +14,14 @@ import copy
 import dataclasses
 import importlib
 import inspect
-import os
 import re
 import runpy
 from pathlib import Path
 from unittest import mock
 
 import pytest
-import yaml
 from ase import Atoms
-from conftest import REPO, tiny_campaign
+from conftest import REPO, parsed_workflow, tiny_campaign
 
 SCRIPTS = REPO / "workflow" / "scripts"
 WILDCARDS = {"comp": "LPS75", "replica": "0", "frame": "0", "iter": "001", "model": "0"}
@@ -109,58 +107,34 @@ VARIANTS = {"train_model": [{}, {"init": []}]}
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory):
     """(rule name, script path, params with wildcards applied, input names, output) per rule."""
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (
-        ConfigSettings,
-        OutputSettings,
-        ResourceSettings,
-        StorageSettings,
-    )
-
     work = tmp_path_factory.mktemp("parse")
-    (work / "config").mkdir()
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_campaign()))
-    for template in (REPO / "config").glob("*.json"):
-        (work / "config" / template.name).write_text(template.read_text())
-    cwd = os.getcwd()
-    os.chdir(work)
-    try:
-        with SnakemakeApi(OutputSettings()) as api:
-            workflow = api.workflow(
-                resource_settings=ResourceSettings(cores=1),
-                config_settings=ConfigSettings(),
-                storage_settings=StorageSettings(),
-                snakefile=REPO / "Snakefile",
-                workdir=work,
-            )._workflow
-            out = {}
-            for rule in workflow.rules:
-                if not rule.script:
+    with parsed_workflow(tiny_campaign(), work) as workflow:
+        out = {}
+        for rule in workflow.rules:
+            if not rule.script:
+                continue
+            params = {}
+            for name, value in rule.params._allitems():
+                if name is None:
                     continue
-                params = {}
-                for name, value in rule.params._allitems():
-                    if name is None:
-                        continue
-                    if callable(value):
-                        try:
-                            value = value(mock.Mock(**WILDCARDS))
-                        except Exception:
-                            value = DAG_PARAMS[name]
-                    params[name] = value
-                inputs = {n: v for n, v in rule.input._allitems() if n is not None}
-                for name in UNPACKED.get(rule.name, []):
-                    inputs[name] = []
-                outputs = {n: v for n, v in rule.output._allitems() if n is not None}
-                out[rule.name] = {
-                    "script": (REPO / "workflow" / "rules" / rule.script).resolve(),
-                    "params": params,
-                    "input": inputs,
-                    "output": outputs,
-                    "config": copy.deepcopy(workflow.config),
-                }
-            return out
-    finally:
-        os.chdir(cwd)
+                if callable(value):
+                    try:
+                        value = value(mock.Mock(**WILDCARDS))
+                    except Exception:
+                        value = DAG_PARAMS[name]
+                params[name] = value
+            inputs = {n: v for n, v in rule.input._allitems() if n is not None}
+            for name in UNPACKED.get(rule.name, []):
+                inputs[name] = []
+            outputs = {n: v for n, v in rule.output._allitems() if n is not None}
+            out[rule.name] = {
+                "script": (REPO / "workflow" / "rules" / rule.script).resolve(),
+                "params": params,
+                "input": inputs,
+                "output": outputs,
+                "config": copy.deepcopy(workflow.config),
+            }
+        return out
 
 
 class Names(dict):
