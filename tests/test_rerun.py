@@ -96,14 +96,17 @@ def test_science_keys_rerun_exactly_their_jobs(finished):
         change(config)
         return planned(finished, config)
 
-    # production: one more temperature -> its run and analysis for each composition and
-    # replica (2 x 2), the structure over replica 0's run, the tables and the report
+    # production: one more temperature -> its run, transport and Li-environment analysis for
+    # each composition and replica (2 x 2), the structure over replica 0's run, the tables and
+    # the report
     jobs = plan(lambda c: c["production"].update(temperatures=[800, 900, 1000]))
     assert jobs == {
         "run_production": 4,
         "analyze_transport": 4,
+        "analyze_environment": 4,
         "analyze_structure": 2,
         "summarize_transport": 1,
+        "summarize_environment": 1,
         "make_report": 1,
     }
     # analysis: the Haven ratio reruns the analysis of every run (2 x 2 x 2; the DCD

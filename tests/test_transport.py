@@ -484,6 +484,7 @@ def test_lammps_dcd_dumps_are_unwrapped_and_in_atom_order(tmp_path):
         dump_all_every=40,
         devi_every=10,
         seed=7,
+        extend_up_to_ps=0.0,
     )
     text = transport_input(["m.pb"], ["Li", "P", "S"], settings, 3000.0)
     dumps = [ln for ln in text.splitlines() if ln.startswith(("dump", "group"))]
