@@ -42,7 +42,7 @@ from ase.io import write
 sys.path.insert(0, str(REPO / "src"))
 
 from lpsflow.amorphous import MinDistances  # noqa: E402
-from lpsflow.config import resolve_dft  # noqa: E402
+from lpsflow.dft import resolve_dft  # noqa: E402
 from lpsflow.dft import Outcome, get_engine  # noqa: E402
 from lpsflow.dft.cp2k import classify, input_text, parse  # noqa: E402
 from lpsflow.perturb import perturbed_frames  # noqa: E402

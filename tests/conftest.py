@@ -18,7 +18,7 @@ from snakemake.utils import validate
 
 from lpsflow.aimd import AimdSettings, aimd_frames
 from lpsflow.anions import ps4
-from lpsflow.config import resolve_dft
+from lpsflow.dft import resolve_dft
 from lpsflow.store import LabelStore
 
 REPO = Path(__file__).resolve().parents[1]

@@ -3,7 +3,8 @@ import yaml
 from conftest import REPO, validated
 from snakemake.exceptions import WorkflowError
 
-from lpsflow.config import ConfigError, check, coverage_warnings, n_frames, resolve_dft, type_map
+from lpsflow.config import ConfigError, check, coverage_warnings, n_frames, type_map
+from lpsflow.dft import resolve_dft
 
 BASE = {"compositions": [{"name": "LPS75", "x": 0.75, "n_atoms": 48}]}
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lpsflow.amorphous import density, pack
-from lpsflow.exploration import read_trajectory
 from lpsflow.glass_structure import analyse_run, read_dcd_frames
+from lpsflow.lammps_output import read_trajectory
 from lpsflow.production import (
     append_model_devi,
     ensemble_models,

@@ -14,8 +14,8 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 from conftest import REPO, parsed_workflow, validated
 
-from lpsflow.config import ConfigError, check, resolve_dft
-from lpsflow.dft import get_engine
+from lpsflow.config import ConfigError, check
+from lpsflow.dft import get_engine, resolve_dft
 from lpsflow.importing import engine_theory, theory_label
 
 #: cheap-preset CP2K labels, as tests/test_importing.py declares them

@@ -2,13 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lpsflow.lammps_output import read_model_devi
 from lpsflow.selection import (
     classify,
     farthest_points,
     loop_status,
     pick,
     ratios,
-    read_model_devi,
 )
 
 HEADER = (

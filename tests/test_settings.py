@@ -7,11 +7,10 @@ import dataclasses
 import pytest
 from conftest import shipped, validated
 
+from lpsflow.dft.base import DFT_SCIENCE_KEYS, OMIT_WHEN_EMPTY
 from lpsflow.dft.cp2k import PHYSICS_KEYS
 from lpsflow.loop import Verdict
 from lpsflow.settings import (
-    DFT_SCIENCE_KEYS,
-    OMIT_WHEN_EMPTY,
     DatasetSettings,
     DftScience,
     SelectSettings,

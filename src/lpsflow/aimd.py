@@ -40,6 +40,7 @@ from dpdata.unit import EnergyConversion, LengthConversion, PressureConversion
 
 from lpsflow.dft import get_engine
 from lpsflow.dft.cp2k import INPUT, OUTPUT, input_text
+from lpsflow.dft.mlip import to_system
 from lpsflow.launch import program_env
 from lpsflow.store import LabelStore, checksums, frame_key, write_json
 
@@ -228,8 +229,6 @@ def teacher_md_frames(atoms: Atoms, calculator, md: AimdSettings) -> tuple[list[
     from ase import units
     from ase.md.bussi import Bussi
     from ase.md.velocitydistribution import Stationary, thermalize_momenta
-
-    from lpsflow.dft.mlip import to_system
 
     work = atoms.copy()
     work.calc = calculator

@@ -6,28 +6,31 @@
 
 from __future__ import annotations
 
-import copy
+import os
+import shlex
+import shutil
 from pathlib import Path
 
+import numpy as np
+from ase import Atoms
+
+from lpsflow.dft.base import resolve_dft
+from lpsflow.dft.cp2k import input_text
+from lpsflow.dft.cp2k_input import (
+    OverrideError,
+    check_overrides,
+    check_with_cp2k,
+    offending_key,
+)
+from lpsflow.importing import ImportDataError, check_entry, needs_virial, summary
+from lpsflow.launch import LAUNCHERS
 from lpsflow.stoichiometry import ELEMENT_ORDER, SpeciationError, solve, speciate
 from lpsflow.structures import StructureError, check_structure
-
-#: the cheap DFT preset, for tests and demos only (labels are not production quality)
-DFT_PRESETS = {
-    "production": {},
-    "cheap": {"basis": "SZV-MOLOPT-SR-GTH", "cutoff": 250, "rel_cutoff": 40},
-}
+from lpsflow.transport import FIT_WINDOW, lags_in_window
 
 
 class ConfigError(ValueError):
     """The config is invalid; the message names the key."""
-
-
-def resolve_dft(dft: dict) -> dict:
-    """DFT settings with the preset applied (a preset overrides basis and cutoffs)."""
-    out = copy.deepcopy(dft)
-    out.update(DFT_PRESETS[dft["preset"]])
-    return out
 
 
 def composition_elements(comp: dict) -> set[str]:
@@ -60,8 +63,6 @@ def imports(config: dict) -> list[dict]:
 
 def import_elements(config: dict) -> set[str]:
     """Elements of the imported frames (files that cannot be read add nothing here)."""
-    from lpsflow.importing import summary
-
     used: set[str] = set()
     for entry in imports(config):
         try:
@@ -74,8 +75,6 @@ def import_elements(config: dict) -> set[str]:
 def check_imports(config: dict) -> None:
     """Every ``init.import`` entry is readable, in the type map (explicit, or the elements
     lpsflow knows), and of the dft level of theory unless it allows a mix."""
-    from lpsflow.importing import ImportDataError, check_entry, needs_virial
-
     entries = imports(config)
     if not entries:
         return
@@ -170,8 +169,6 @@ def check_fit_frames(config: dict) -> None:
     teacher's runs) fails after the MD, hours into a campaign. Names the key to change and the
     largest value that works.
     """
-    from lpsflow.transport import FIT_WINDOW, lags_in_window
-
     prod = config["production"]
     window = tuple(prod.get("fit_window", FIT_WINDOW))
     teacher = config.get("teacher_md") or {}
@@ -276,8 +273,6 @@ def check_speciation(comp: dict, plain, where: str) -> None:
 
 def cp2k_data_dirs(dft: dict) -> list[Path]:
     """Folders where CP2K looks for bare data file names, as far as this machine knows."""
-    import os
-
     dirs = [dft.get("data_dir"), os.environ.get("CP2K_DATA_DIR"), "/usr/share/cp2k"]
     return [Path(d) for d in dirs if d and Path(d).is_dir()]
 
@@ -300,8 +295,6 @@ def check_dft_files(dft: dict) -> None:
 def check_dft_basis(config: dict, elements: list[str]) -> None:
     """A per-element ``dft.basis`` names every element in use; ``dft.overrides`` is made of
     CP2K names and leaves alone what the workflow writes from other keys."""
-    from lpsflow.dft.cp2k_input import OverrideError, check_overrides
-
     dft = config["dft"]
     if dft["engine"] != "cp2k":
         return
@@ -322,11 +315,6 @@ def check_dft_basis(config: dict, elements: list[str]) -> None:
 
 def cp2k_executable(command: str) -> str | None:
     """The CP2K program in a ``dft.command`` (its launcher left out), if found here."""
-    import shlex
-    import shutil
-
-    from lpsflow.launch import LAUNCHERS
-
     argv = shlex.split(command.format(threads=1, ranks=1))
     exe = next((a for a in argv if "cp2k" in Path(a).name), None)
     exe = exe or next((a for a in argv if Path(a).name not in LAUNCHERS), argv[0])
@@ -342,12 +330,6 @@ def check_dft_overrides(config: dict) -> str:
     overrides = dft.get("overrides") or {}
     if dft["engine"] != "cp2k" or not overrides:
         return ""
-    import numpy as np
-    from ase import Atoms
-
-    from lpsflow.dft.cp2k import input_text
-    from lpsflow.dft.cp2k_input import check_with_cp2k, offending_key
-
     exe = cp2k_executable(dft["command"])
     if exe is None:
         return f"dft.overrides: not checked, no CP2K program in {dft['command']!r} found here"
@@ -365,8 +347,6 @@ def check_dft_overrides(config: dict) -> str:
 def check_writable(folder: str | Path) -> None:
     """``folder`` can hold results: it is a writable directory, or its closest existing
     parent is one (nothing is created: the workflow's jobs make their own folders)."""
-    import os
-
     existing = Path(folder).absolute()
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent

@@ -7,6 +7,7 @@ from pathlib import Path
 import dpdata
 import numpy as np
 
+from lpsflow.labeling import failure_summary
 from lpsflow.store import LabelStore
 from lpsflow.structures import closest_pair
 
@@ -112,7 +113,6 @@ def check_usable(labels, table, where: dict[str, str]) -> None:
     ``where`` maps a composition to the file that lists its labels and failures (named in
     the message); the message counts the failed and excluded frames by reason.
     """
-    from lpsflow.labeling import failure_summary
 
     usable = table[table["split"].isin(["train", "test"])]
     for comp in dict.fromkeys(labels["composition"]):

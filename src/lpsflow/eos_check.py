@@ -22,6 +22,10 @@ import pandas as pd
 import yaml
 from ase import Atoms, units
 
+from lpsflow.config import type_map
+from lpsflow.dft.mlip import load_calculator
+from lpsflow.exploration import schedule_jobs
+
 #: g/cm^3 per (amu / A^3)
 DENSITY = 1.66053906660
 
@@ -59,8 +63,6 @@ def exploration_pressures(
     campaign's ``explore.schedule``) in ``iteration`` of the campaign folder ``run``."""
     from ase.io import read
 
-    from lpsflow.exploration import schedule_jobs
-
     it = run / "results" / f"iter_{iteration:03d}"
     graphs = sorted(str(p) for p in (it / "train").glob("model_*/graph.pb"))
     rows = []
@@ -87,8 +89,6 @@ def exploration_pressures(
 
 
 def main(argv=None) -> None:
-    from lpsflow.config import type_map
-    from lpsflow.dft.mlip import load_calculator
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="campaign folder (with results/)")

@@ -19,8 +19,15 @@ import numpy as np
 from ase import Atoms
 
 from lpsflow.lammps import FS_TO_PS, header, run_lammps
+from lpsflow.lammps_output import (
+    complete_dump,
+    complete_model_devi,
+    lammps_error,
+    read_model_devi,
+    read_trajectory,
+)
 
-__all__ = ["lammps_input", "read_trajectory", "run_lammps", "run_md", "run_schedule"]
+__all__ = ["lammps_input", "run_lammps", "run_md", "run_schedule"]
 #: box volume relative to the start outside these bounds: the box collapsed or exploded
 VOLUME_BOUNDS = (0.5, 2.0)
 
@@ -129,82 +136,6 @@ def run_schedule(
         return list(pool.map(one, range(len(jobs))))  # list() re-raises an exception
 
 
-def read_trajectory(dump: Path, type_map: list[str]) -> list[Atoms]:
-    """Frames of a LAMMPS custom dump as ASE Atoms (types mapped through ``type_map``)."""
-    import dpdata  # imported here: its plugins reconfigure logging, unwanted at DAG time
-
-    if not Path(dump).exists() or Path(dump).stat().st_size == 0:
-        return []  # a run that died before its first frame
-    system = dpdata.System(str(dump), fmt="lammps/dump", type_map=type_map)
-    return system.to("ase/structure") if len(system) else []
-
-
-def complete_dump(path: Path) -> int:
-    """Cut a LAMMPS dump after its last complete frame (a killed run may leave half a
-    frame); returns the number of frames kept."""
-    if not path.exists():
-        path.write_text("")
-        return 0
-    blocks = path.read_text(errors="replace").split("ITEM: TIMESTEP\n")[1:]
-    kept = []
-    for block in blocks:
-        lines = block.splitlines()
-        try:
-            n = int(lines[lines.index("ITEM: NUMBER OF ATOMS") + 1])
-            start = next(i for i, ln in enumerate(lines) if ln.startswith("ITEM: ATOMS"))
-        except (ValueError, IndexError, StopIteration):
-            break
-        body = lines[start + 1 : start + 1 + n]
-        if len(body) != n or not block.endswith("\n"):
-            break
-        kept.append(block)
-    path.write_text("".join("ITEM: TIMESTEP\n" + b for b in kept))
-    return len(kept)
-
-
-def complete_model_devi(path: Path, n_max: int | None = None) -> int:
-    """Keep the header and the complete records (at most ``n_max``) of ``model_devi.out``;
-    returns the number of records kept."""
-    if not path.exists():
-        path.write_text(
-            "#       step max_devi_v min_devi_v avg_devi_v max_devi_f min_devi_f avg_devi_f\n"
-        )
-        return 0
-    lines = path.read_text(errors="replace").splitlines()
-    header = [ln for ln in lines if ln.startswith("#")][:1]
-    ncol = len(header[0].lstrip("#").split()) if header else None
-    records = []
-    for ln in lines:
-        if ln.startswith("#") or not ln.strip():
-            continue
-        fields = ln.split()
-        if ncol and len(fields) < ncol:
-            break
-        try:
-            [float(f) for f in fields]
-        except ValueError:
-            break
-        records.append(ln)
-    records = records[:n_max] if n_max is not None else records
-    path.write_text("\n".join(header + records) + "\n")
-    return len(records)
-
-
-def lammps_error(workdir: Path) -> str:
-    """LAMMPS' last ``ERROR`` line in the job's log or output ("" if none)."""
-    for name in ("log.lammps", "stdout.txt"):
-        path = workdir / name
-        if path.exists():
-            errors = [
-                ln.strip()
-                for ln in path.read_text(errors="replace").splitlines()
-                if ln.startswith("ERROR")
-            ]
-            if errors:
-                return errors[-1]
-    return ""
-
-
 def frame_problem(atoms: Atoms, max_devi_f: float, start_volume: float) -> str:
     """Why an explored frame shows that the MD went wrong, or "" if it did not."""
     if not np.all(np.isfinite(atoms.positions)):
@@ -228,8 +159,6 @@ def check_run(
     the missing ones are failed frames. Returns ``status`` ("ok" or "failed"), ``reason``,
     ``returncode``, ``records`` (good frames kept) and ``expected``.
     """
-    from lpsflow.selection import read_model_devi
-
     devi_path, dump = workdir / "model_devi.out", workdir / "traj.dump"
     n = min(complete_model_devi(devi_path), complete_dump(dump))
     devi = read_model_devi(devi_path)
@@ -268,8 +197,6 @@ def restart_frame(
 
     Not the last frame below ``trust_hi``: a candidate frame is often the start of a
     collapse (two S closing in), and the next iteration started there fails at once."""
-    from lpsflow.selection import read_model_devi
-
     devi = read_model_devi(workdir / "model_devi.out")
     trusted = np.flatnonzero(devi["max_devi_f"].to_numpy(float) < trust_lo) if len(devi) else []
     if not len(trusted):

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from lpsflow.dft import get_engine
 from lpsflow.store import LabelStore, checksums, frame_key
 
 
@@ -114,7 +115,6 @@ def canonical_theory(theory: dict) -> dict:
 def engine_theory(dft: dict) -> dict:
     """Level of theory of the labels computed here: the ``theory()`` of the engine that
     ``dft.engine`` selects (``dft`` settings with the preset applied), canonical."""
-    from lpsflow.dft import get_engine  # cheap: engines load nothing until they label
 
     return canonical_theory(get_engine(dft["engine"], dft).theory())
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from ase import Atoms
 from ase.io import write
 
-from lpsflow.dft import Engine, SetupError, failure_kind
+from lpsflow.dft import Engine, SetupError, failure_kind, get_engine
 from lpsflow.store import LabelStore, checksums, frame_key
 
 log = logging.getLogger(__name__)
@@ -202,8 +202,6 @@ def retry_stale_in_stage(rows: list[dict], frame_files: list[str], dft, threads:
     Raises :class:`lpsflow.dft.SetupError` when the engine cannot run."""
     from ase.io import read
 
-    from lpsflow.dft import get_engine
-
     frames = [a for path in frame_files for a in read(path, index=":")]
     engine = get_engine(dft.science.engine, dft.engine_settings(), threads=threads)
     store = LabelStore(dft.execution.store)
@@ -217,8 +215,6 @@ def label_stage(frame_files: list[str], dft, threads: int = 1, where: str = "lab
     numbers counted over the files in order. ``dft`` is :class:`lpsflow.settings.DftSettings`.
     Stops early (:class:`TooManyFailures`) once the stage's failure limit is passed."""
     from ase.io import read
-
-    from lpsflow.dft import get_engine
 
     frames = [a for path in frame_files for a in read(path, index=":")]
     for index, atoms in enumerate(frames):

@@ -25,6 +25,7 @@ import numpy as np
 from ase import Atoms
 
 from lpsflow.lammps import FS_TO_PS, header, run_lammps
+from lpsflow.lammps_output import complete_dump, complete_model_devi, lammps_error, read_model_devi
 from lpsflow.settings import GlassSettings, RunSettings
 from lpsflow.structures import supercell_repeats
 from lpsflow.transport import diffusive_check, read_dcd, tracer_msd
@@ -346,8 +347,6 @@ def extend_until_diffusive(
             atoms, make_input(steps, (workdir / RESTART).resolve()), type_map, seg, **kw
         )
         if code != 0 or not (seg / RESTART).exists():
-            from lpsflow.exploration import lammps_error
-
             out["extension_failed"] = lammps_error(seg) or f"LAMMPS ended with exit code {code}"
             log.warning("extension %d went wrong: %s", k, out["extension_failed"])
             break
@@ -437,8 +436,6 @@ def npt_summary(workdir: Path, average_from_step: int = 0) -> dict:
 
 def deviation_summary(model_devi: Path, trust_hi: float) -> dict:
     """Largest force deviation and the fraction of records at or above ``trust_hi``."""
-    from lpsflow.selection import read_model_devi
-
     devi = read_model_devi(model_devi)["max_devi_f"].to_numpy(float)
     if not len(devi):
         return {"devi_records": 0, "max_devi_f": float("nan"), "untrusted_fraction": float("nan")}
@@ -475,8 +472,6 @@ def run_status(workdir: Path, returncode: int, dump: str | None = None) -> dict:
     their last complete record, so what was written before the failure can still be read.
     A failed run is untrusted; the workflow goes on.
     """
-    from lpsflow.exploration import complete_dump, complete_model_devi, lammps_error
-
     frames = complete_dump(workdir / dump) if dump else None
     complete_model_devi(workdir / "model_devi.out")
     reason = ""

@@ -25,18 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lpsflow.evaluation import frame_features
+from lpsflow.lammps_output import read_model_devi, read_trajectory
+from lpsflow.loop import Verdict
+from lpsflow.structures import closest_pair
+
 ACCURATE, CANDIDATE, FAILED = "accurate", "candidate", "failed"
-
-
-def read_model_devi(path: str | Path) -> pd.DataFrame:
-    """DeePMD's model_devi.out as a table (columns from its header: step, max_devi_f, ...)."""
-    path = Path(path)
-    with open(path) as fh:
-        header = fh.readline().lstrip("#").split()
-    data = np.loadtxt(path, ndmin=2)
-    if data.size == 0:
-        return pd.DataFrame(columns=header)
-    return pd.DataFrame(data, columns=header[: data.shape[1]])
 
 
 def classify(
@@ -135,8 +129,6 @@ def loop_status(per_composition: pd.DataFrame, accurate_ratio: float, n_selected
 
 def explored_frames(model_devi: str | Path, dump: str | Path, type_map: list[str]):
     """(table, frames) of one exploration job: deviation rows aligned with dumped frames."""
-    from lpsflow.exploration import read_trajectory
-
     table = read_model_devi(model_devi)
     frames = read_trajectory(Path(dump), type_map)
     n = min(len(table), len(frames))  # equal unless the run was cut short
@@ -162,10 +154,6 @@ def select_iteration(
     ``min_distance`` (angstrom; the dataset's ``train.min_distance``): frames with two atoms
     closer are failed and never labelled (column ``too_close`` of the frames table).
     """
-    from lpsflow.evaluation import frame_features
-    from lpsflow.loop import Verdict
-    from lpsflow.structures import closest_pair
-
     rng = np.random.default_rng(settings.seed)
     rows, pool, md_failures = [], {}, []
     for run in runs:

@@ -23,36 +23,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from lpsflow.config import resolve_dft
+from lpsflow.config import type_map
+from lpsflow.dft.base import DFT_SCIENCE_KEYS, physics_of, resolve_dft
 from lpsflow.exploration import schedule_jobs
 from lpsflow.resources import ResourceSettings
-
-#: DFT settings that define a label, per engine (the store key hashes the same keys)
-DFT_SCIENCE_KEYS: dict[str, tuple[str, ...]] = {
-    "cp2k": (
-        "functional",
-        "dispersion",
-        "basis",
-        "potential",
-        "cutoff",
-        "rel_cutoff",
-        "eps_scf",
-        "eps_default",
-        "smearing_temperature",
-        "overrides",
-    ),
-    "mlip": ("model", "teacher_dispersion"),
-}
-
-
-#: science keys left out of the physics while empty: labels made before the key existed keep
-#: their store keys
-OMIT_WHEN_EMPTY = frozenset({"overrides"})
-
-
-def physics_of(settings: dict, keys: tuple[str, ...]) -> dict:
-    """The values of ``keys`` in ``settings`` (those of OMIT_WHEN_EMPTY only when set)."""
-    return {k: settings[k] for k in keys if k not in OMIT_WHEN_EMPTY or settings.get(k)}
 
 
 def _plain(value: Any) -> Any:
@@ -164,21 +138,6 @@ class DftSettings:
             **self.science.physics,
             **dataclasses.asdict(self.execution),
         }
-
-
-#: engines that label a whole stage in its collecting job: they run in the Python process and
-#: cost a fraction of a second per frame (the teacher: about 0.1 s, against 3-4 s to start a
-#: job and load the model). Here, not in lpsflow.dft, so that the Snakefile can ask without
-#: importing dpdata (whose cp2kdata plugin adds a log handler that doubles every line
-#: Snakemake prints).
-IN_STAGE_ENGINES = frozenset({"mlip"})
-
-
-def labels_in_stage(engine: str) -> bool:
-    """True if ``engine`` labels a whole stage in its collecting job; an external program
-    (CP2K: minutes per frame) gets one job per frame, which a cluster profile may group.
-    Either way the labels are the same store entries; only the job layout differs."""
-    return engine in IN_STAGE_ENGINES
 
 
 # ---- stage 3: training ----
@@ -367,8 +326,6 @@ class Settings:
     @classmethod
     def from_config(cls, config: dict) -> Settings:
         """Every stage's settings from a config validated against the schema (defaults set)."""
-        from lpsflow.config import type_map
-
         dft, train, explore = config["dft"], config["train"], config["explore"]
         prod, select = config["production"], config["select"]
         return cls(

@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 from ase import Atoms, units
 
+from lpsflow.dft.mlip import to_system
+from lpsflow.evaluation import errors
+
 #: the NPT stage stops with an error if the volume leaves [1/r, r] x its start (as in
 #: :data:`lpsflow.production.MAX_VOLUME_RATIO`)
 MAX_VOLUME_RATIO = 2.0
@@ -220,8 +223,6 @@ def read_test_set(path: str | Path):
     """The teacher frames of ``path`` as one dpdata LabeledSystem (virial = -stress x V)."""
     from ase.io import read
 
-    from lpsflow.dft.mlip import to_system
-
     system = None
     for atoms in read(path, ":", format="extxyz"):
         frame = to_system(
@@ -249,7 +250,6 @@ def errors_on_test_set(graphs: list[str], test_sets: list[str]) -> pd.DataFrame:
     Columns: iteration, model, composition, temperature_K, frames, rmse_e (eV/atom),
     rmse_f (eV/angstrom), rmse_v (eV/atom).
     """
-    from lpsflow.evaluation import errors
 
     systems = {}
     for path in test_sets:

@@ -21,7 +21,8 @@ os.environ.update(
 )
 
 from lpsflow import config as lpsconfig  # noqa: E402
-from lpsflow.settings import Settings, labels_in_stage  # noqa: E402
+from lpsflow.settings import Settings  # noqa: E402
+from lpsflow.dft.base import labels_in_stage, resolve_dft  # noqa: E402
 from lpsflow import resources as lpsres  # noqa: E402  (limits, MPI, GPUs)
 from lpsflow.importing import engine_theory, theory_label  # noqa: E402
 from lpsflow import glass_density  # noqa: E402

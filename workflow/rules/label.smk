@@ -107,7 +107,7 @@ rule summarize_labels:
     conda:
         "../../envs/analysis.yaml"
     params:
-        theory=theory_label(engine_theory(lpsconfig.resolve_dft(config["dft"]))),
+        theory=theory_label(engine_theory(resolve_dft(config["dft"]))),
     script:
         "../scripts/summarize_labels.py"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from ase.io import read, write
 
 from lpsflow.amorphous import density
-from lpsflow.exploration import read_trajectory
 from lpsflow.joblog import to_file
+from lpsflow.lammps_output import read_trajectory
 from lpsflow.production import (
     ensemble_models,
     melt_quench_input,

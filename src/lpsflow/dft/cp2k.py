@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from ase import Atoms
 
-from lpsflow.dft import Outcome, SetupError, register
-from lpsflow.dft.cp2k_input import apply_overrides, overrides_text
+from lpsflow.dft.base import DFT_SCIENCE_KEYS, Outcome, SetupError, physics_of, register
+from lpsflow.dft.cp2k_input import abort_message, apply_overrides, overrides_text
 from lpsflow.launch import LAUNCHERS, program_env
-from lpsflow.settings import DFT_SCIENCE_KEYS, physics_of
 
 if TYPE_CHECKING:
     import dpdata
@@ -141,22 +140,6 @@ def input_text(atoms: Atoms, settings: dict, robust: bool = False) -> str:
 &END FORCE_EVAL
 """
     return apply_overrides(text, s.get("overrides"))
-
-
-def abort_message(text: str) -> str:
-    """The message of CP2K's last ``[ABORT]`` box as one line ("" if there is none)."""
-    lines = text.splitlines()
-    starts = [i for i, ln in enumerate(lines) if "[ABORT]" in ln]
-    if not starts:
-        return ""
-    words = []
-    for ln in lines[starts[-1] + 1 :]:
-        if ".F:" in ln or set(ln.strip()) <= {"*"}:
-            break
-        body = re.sub(r"^\s*\*\s*", "", ln).rstrip().rstrip("*")
-        body = re.sub(r"^(\\___/|O/\||/\| \||/ \\|\|)\s*", "", body.strip())
-        words.append(body.strip())
-    return " ".join(" ".join(words).split())
 
 
 def setup_problem(

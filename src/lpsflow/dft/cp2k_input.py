@@ -173,11 +173,20 @@ def apply_overrides(text: str, overrides: dict | None) -> str:
     return render(root) + "\n"
 
 
-def cp2k_abort(text: str) -> str:
-    """CP2K's abort message in an output text, on one line ("" if none)."""
-    from lpsflow.dft.cp2k import abort_message
-
-    return abort_message(text)
+def abort_message(text: str) -> str:
+    """The message of CP2K's last ``[ABORT]`` box as one line ("" if there is none)."""
+    lines = text.splitlines()
+    starts = [i for i, ln in enumerate(lines) if "[ABORT]" in ln]
+    if not starts:
+        return ""
+    words = []
+    for ln in lines[starts[-1] + 1 :]:
+        if ".F:" in ln or set(ln.strip()) <= {"*"}:
+            break
+        body = re.sub(r"^\s*\*\s*", "", ln).rstrip().rstrip("*")
+        body = re.sub(r"^(\\___/|O/\||/\| \||/ \\|\|)\s*", "", body.strip())
+        words.append(body.strip())
+    return " ".join(" ".join(words).split())
 
 
 def check_with_cp2k(text: str, executable: str, timeout: float = 120) -> str:
@@ -196,7 +205,7 @@ def check_with_cp2k(text: str, executable: str, timeout: float = 120) -> str:
         out = proc.stdout + proc.stderr
     if proc.returncode == 0 and "[ABORT]" not in out:
         return ""
-    return cp2k_abort(out) or " ".join(out.split()[-40:])
+    return abort_message(out) or " ".join(out.split()[-40:])
 
 
 def _paths(overrides: dict, where: str):

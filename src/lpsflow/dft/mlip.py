@@ -28,7 +28,7 @@ import numpy as np
 from ase import Atoms
 from ase.stress import voigt_6_to_full_3x3_stress
 
-from lpsflow.dft import Outcome, SetupError, register
+from lpsflow.dft.base import Outcome, SetupError, register
 
 if TYPE_CHECKING:
     import dpdata
