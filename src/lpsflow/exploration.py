@@ -26,6 +26,7 @@ from lpsflow.lammps_output import (
     read_model_devi,
     read_trajectory,
 )
+from lpsflow.seeds import derive
 
 __all__ = ["lammps_input", "run_lammps", "run_md", "run_schedule"]
 #: box volume relative to the start outside these bounds: the box collapsed or exploded
@@ -127,7 +128,7 @@ def run_schedule(
             models,
             type_map,
             root / f"job_{j}",
-            seed=seed + 101 * j,
+            seed=derive(seed, job=j),
             threads=1,
             **md,
         )

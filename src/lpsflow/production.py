@@ -26,6 +26,7 @@ from ase import Atoms
 
 from lpsflow.lammps import FS_TO_PS, header, run_lammps
 from lpsflow.lammps_output import complete_dump, complete_model_devi, lammps_error, read_model_devi
+from lpsflow.seeds import derive
 from lpsflow.settings import GlassSettings, RunSettings
 from lpsflow.structures import supercell_repeats
 from lpsflow.transport import diffusive_check, read_dcd, tracer_msd
@@ -164,7 +165,7 @@ def transport_input(
     ``npt_steps`` below 2) skips the NPT stage: NVT at the start volume. Velocities are
     seeded with ``settings.seed + int(temperature)``.
     """
-    s, seed = settings, settings.seed + int(temperature)
+    s, seed = settings, derive(settings.seed, temperature=temperature)
     dt = s.timestep_fs * FS_TO_PS
     li = type_map.index("Li") + 1
     every = s.devi_every

@@ -13,6 +13,7 @@ import numpy as np
 from ase import Atoms
 
 from lpsflow.amorphous import MinDistances, density, pack
+from lpsflow.seeds import derive
 from lpsflow.stoichiometry import ELEMENT_ORDER, solve
 
 
@@ -83,7 +84,7 @@ def amorphous_cell(composition: dict, replica: int, min_dist: MinDistances) -> A
         halide_fraction=composition.get("halide_fraction", 0.0),
         speciation=composition.get("speciation"),
     )
-    seed = int(composition.get("seed", 0)) * 1000 + replica
+    seed = derive(composition.get("seed", 0), scale=1000, structure=replica)
     atoms = pack(
         stoich,
         composition["density"],

@@ -12,6 +12,7 @@ from ase.io import read, write
 
 from lpsflow.exploration import check_run, restart_frame, run_schedule, steps_for
 from lpsflow.joblog import to_file
+from lpsflow.seeds import derive
 from lpsflow.settings import ExploreMd, Settings
 
 log = to_file(snakemake.log[0])
@@ -28,7 +29,7 @@ codes = run_schedule(
     snakemake.input.models,
     p.type_map,
     Path(snakemake.output.devi[0]).parents[1],
-    seed=md.seed + 7919 * iteration + 13 * p.comp_index,
+    seed=derive(md.seed, iteration=iteration, composition=p.comp_index),
     workers=snakemake.threads,
     steps=steps,
     timestep_fs=md.timestep_fs,

@@ -22,6 +22,7 @@ from lpsflow.production import (
     run_npt_or_fallback,
     run_status,
 )
+from lpsflow.seeds import derive
 from lpsflow.settings import GlassSettings, Settings
 
 log = to_file(snakemake.log[0])
@@ -30,7 +31,7 @@ p = snakemake.params
 crystal = p.crystal
 replica = int(snakemake.wildcards.replica)
 settings = GlassSettings.from_params(p.glass)
-settings = replace(settings, seed=settings.seed + 1000 * replica)  # own seed per replica
+settings = replace(settings, seed=derive(settings.seed, replica=replica))
 cell = production_cell(read(snakemake.input.cell), settings.n_atoms)
 workdir = Path(snakemake.output.devi).parent
 models = ensemble_models(snakemake.input.manifest)

@@ -4,6 +4,7 @@ from ase.io import read, write
 
 from lpsflow.joblog import to_file
 from lpsflow.perturb import perturbed_frames
+from lpsflow.seeds import derive
 from lpsflow.settings import InitSettings
 
 log = to_file(snakemake.log[0])
@@ -16,7 +17,7 @@ for replica, path in enumerate(snakemake.input.cells):
         init.n_perturb,
         init.atom_displacement,
         init.cell_strain,
-        seed=init.seed * 1000 + replica,
+        seed=derive(init.seed, scale=1000, structure=replica),
     )
 for index, frame in enumerate(frames):
     frame.info["index"] = index

@@ -25,6 +25,7 @@ from lpsflow.production import (
     run_status,
     transport_input,
 )
+from lpsflow.seeds import derive
 from lpsflow.settings import RunSettings, Settings
 
 start = time.monotonic()
@@ -33,7 +34,7 @@ command = Settings.from_config(snakemake.config).explore.command  # LAMMPS: exec
 p = snakemake.params
 replica = int(snakemake.wildcards.replica)
 run = RunSettings.from_params(p.run)
-run = replace(run, seed=run.seed + 1000 * replica)  # own seeds per replica (+ T in the input)
+run = replace(run, seed=derive(run.seed, replica=replica))  # + temperature in the input
 temperature = float(snakemake.wildcards.temp)
 workdir = Path(snakemake.output.devi).parent / "md"
 models = ensemble_models(snakemake.input.manifest)

@@ -6,6 +6,7 @@ from ase.io import read
 
 from lpsflow.dft.mlip import load_calculator
 from lpsflow.joblog import to_file
+from lpsflow.seeds import derive
 from lpsflow.teacher import run_teacher_md
 
 log = to_file(snakemake.log[0])
@@ -31,7 +32,7 @@ speed = run_teacher_md(
     equilibration_steps=p.equilibration_steps,
     steps=p.steps,
     dump_every=p.dump_every,
-    seed=p.seed + int(temperature),
+    seed=derive(p.seed, temperature=temperature),
     dump_path=snakemake.output.li,
     type_map=p.type_map,
     final_path=snakemake.output.final,

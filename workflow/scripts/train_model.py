@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from lpsflow.joblog import to_file
+from lpsflow.seeds import derive
 from lpsflow.settings import MemberSettings
 from lpsflow.training import deepmd_input, system_dirs, train_member
 
@@ -17,7 +18,7 @@ inp = deepmd_input(
     json.load(open(snakemake.input.template)),
     type_map=p.type_map,
     sel=json.load(open(snakemake.input.sel))["sel"],
-    seed=settings.seed + 10 * member,
+    seed=derive(settings.seed, member=member),
     steps=settings.init_steps if init else settings.steps,
     train_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/train")],
     valid_systems=[str(Path(s).resolve()) for s in system_dirs(f"{snakemake.input.data}/test")],
