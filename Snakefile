@@ -33,6 +33,7 @@ configfile: "config/config.yaml"
 
 # ---- rules ----
 include: "workflow/rules/common.smk"
+include: "workflow/rules/inputs.smk"
 include: "workflow/rules/loop.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/label.smk"
@@ -41,6 +42,13 @@ include: "workflow/rules/explore.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/production.smk"
+
+
+if TEACHER:  # dft.engine mlip: MD with the teacher itself is the ground truth
+
+    include: "workflow/rules/teacher.smk"
+
+
 include: "workflow/rules/environment.smk"
 include: "workflow/rules/report.smk"
 
@@ -57,5 +65,5 @@ onerror:
 rule all:
     default_target: True
     input:
-        final_targets,
+        rules.make_report.output.html,
         iteration_summaries,  # results/iter_NNN/summary.csv as each iteration ends

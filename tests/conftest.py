@@ -16,9 +16,10 @@ import yaml
 from ase import Atoms
 from snakemake.utils import validate
 
-from lpsflow.aimd import AimdSettings, aimd_frames
+from lpsflow.aimd import aimd_frames
 from lpsflow.anions import ps4
 from lpsflow.dft import resolve_dft
+from lpsflow.dft.base import AimdSettings
 from lpsflow.store import LabelStore
 
 REPO = Path(__file__).resolve().parents[1]

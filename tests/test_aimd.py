@@ -10,13 +10,15 @@ import pytest
 from conftest import AIMD_SETTINGS as MD
 from conftest import needs_cp2k
 
-from lpsflow.aimd import aimd_frames, md_input, parse_run, read_xyz_blocks
+from lpsflow.aimd import aimd_frames
 from lpsflow.dft import get_engine
+from lpsflow.dft.cp2k import input_text
+from lpsflow.dft.cp2k_md import md_input, parse_run, read_xyz_blocks
 from lpsflow.labeling import label_frame
 
 
 def test_md_input_prints_every_n_steps(cheap_dft, li3ps4_8):
-    text = md_input(li3ps4_8, cheap_dft, MD)
+    text = md_input(input_text(li3ps4_8, cheap_dft), MD)
     assert "RUN_TYPE MD" in text and "SEED 3" in text and "ENSEMBLE NVT" in text
     assert "STEPS 4" in text and "TYPE CSVR" in text and "TEMPERATURE 600" in text
     assert text.count("MD 2") == 5  # forces, stress (FORCE_EVAL); energy, trajectory, forces
@@ -73,6 +75,19 @@ def test_crashed_run_keeps_frames_written_before(aimd_run, tmp_path):
     (crash / "cp2k.out").write_text(out[: cut + 60])  # last stress block cut, no PROGRAM ENDED
     frc = (crash / "label-frc-1.xyz").read_text().splitlines()
     (crash / "label-frc-1.xyz").write_text("\n".join(frc[: 2 * 10 + 5]) + "\n")
-    parsed = parse_run(crash, atoms)
+    parsed = parse_run(crash, atoms, "cp2k.out")
     assert [f["step"] for f in parsed] == [0, 2]
     assert all(f["system"] is not None for f in parsed)
+
+
+def test_a_cp2k_that_cannot_start_is_a_setup_error(cheap_dft, li3ps4_8, tmp_path):
+    """The AIMD launch goes through the engine: a missing program names dft.command, as a
+    single point does, and stores nothing."""
+    from lpsflow.dft import SetupError
+    from lpsflow.store import LabelStore
+
+    settings = {**cheap_dft, "command": "no-such-cp2k.psmp"}
+    store = LabelStore(tmp_path / "store")
+    with pytest.raises(SetupError, match="dft.command.*no-such-cp2k"):
+        aimd_frames(li3ps4_8, settings, MD, store)
+    assert not list((tmp_path / "store").glob("aimd/*/*/record.json"))

@@ -151,7 +151,8 @@ def test_to_system_virial_sign():
 def test_teacher_md_initial_data_enter_the_store(tmp_path, teacher, li3ps4_8):
     """init.method aimd with the teacher: every n-th frame of its own MD, labelled by it,
     keyed as a single point of the same frame would be (a later request is served)."""
-    from lpsflow.aimd import AimdSettings, aimd_frames, last_frame
+    from lpsflow.aimd import aimd_frames, last_frame
+    from lpsflow.dft.base import AimdSettings
 
     store = LabelStore(tmp_path / "store")
     md = AimdSettings(steps=4, every=2, temperature=600, seed=3)
@@ -185,7 +186,8 @@ def test_teacher_md_initial_data_enter_the_store(tmp_path, teacher, li3ps4_8):
 def test_teacher_md_crash_keeps_frames_before(li3ps4_8):
     from ase.calculators.lj import LennardJones
 
-    from lpsflow.aimd import AimdSettings, teacher_md_frames
+    from lpsflow.dft.base import AimdSettings
+    from lpsflow.dft.mlip import teacher_md_frames
 
     class DiesLater(LennardJones):
         calls = 0

@@ -381,7 +381,8 @@ def synthetic_context(root, atoms) -> dict:
     inp["teacher_structure"] = [str(res / "teacher" / "LPS75" / "structure.json")]
     config = validated(yaml.safe_load((REPO / "config" / "demo.yaml").read_text()))
     science = Settings.from_config(config).science()
-    return build_context(inp, science, ["Li", "P", "S"], str(root / "store"))
+    msd_runs = [{"composition": "LPS75", "replica": r, "temperature_K": t} for (r, t) in curves]
+    return build_context(inp, science, ["Li", "P", "S"], str(root / "store"), msd_runs, ["LPS75"])
 
 
 @pytest.fixture

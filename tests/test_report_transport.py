@@ -7,9 +7,9 @@ import pytest
 from lpsflow.report import (
     comparable_references,
     experimental_references,
-    msd_key,
     plot_arrhenius,
     plot_not_diffusive,
+    run_key,
 )
 
 EXP = pd.DataFrame(
@@ -47,8 +47,11 @@ def test_shipped_references_name_state_and_source():
     assert exp["checked_against"].str.len().min() > 10  # every value says where it was read
 
 
-def test_msd_key_reads_replica_paths():
-    assert msd_key("results/production/LPS75/replica_2/T812.5/msd.csv") == ("LPS75", "2", "812.5")
+def test_run_key_matches_the_runs_table_rows():
+    """MSD curves (keyed by the workflow's run table) and runs.csv rows meet on one key."""
+    run = {"composition": "LPS75", "replica": 2, "temperature_K": 812.5}
+    row = pd.Series({"composition": "LPS75", "replica": 2.0, "temperature_K": 812.5})
+    assert run_key(run) == run_key(row) == ("LPS75", "2", "812.5")
 
 
 def test_non_diffusive_runs_are_drawn_and_diffusive_ones_are_not():

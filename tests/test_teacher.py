@@ -335,14 +335,16 @@ def test_report_section_states_agreement(tmp_path, li3ps4_8):
         "teacher_structure": [tmp_path / "A" / "structure.json"],
     }
     config = {"dft": {"engine": "mlip", "physics": {"model": "chgnet-0.3.0"}}}  # S.science()
-    section = teacher_section(inp, {"A": structure}, arr, config)
+    section = teacher_section(inp, {"A": structure}, arr, config, ["A"])
     assert section["model"] == "chgnet-0.3.0"
     assert section["volume_ratio"] == "1.34-1.34"  # only the box more than 5 % off
     assert not section["all_agree"] and section["n_agree"] == 1 and section["n_compared"] == 2
     assert section["n_agree_d"] == 1  # D: 1.2 vs 1.0 +- 0.14 agrees, 2.5 vs 2.0 does not
     assert section["disagree"] == "A 1000 K"
     assert "8000" in section["speed"] and "80" in section["speed"]
-    assert teacher_section({"summary": "x"}, {}, arr, config) is None  # DFT campaign: no section
+    assert (
+        teacher_section({"summary": "x"}, {}, arr, config, []) is None
+    )  # DFT campaign: no section
 
 
 def test_teacher_rules_only_when_teacher_labels(tmp_path):

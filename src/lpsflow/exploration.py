@@ -107,14 +107,14 @@ def run_schedule(
     jobs: list[dict],
     models: list[str],
     type_map: list[str],
-    root: Path,
+    workdirs: list[Path],
     *,
     seed: int,
     workers: int,
     **md,
 ) -> list[int]:
-    """Run every schedule job j from ``starts[j]`` in ``root/job_<j>``, ``workers`` at a time;
-    returns LAMMPS' exit status of each job.
+    """Run every schedule job j from ``starts[j]`` in ``workdirs[j]`` (the folder of its
+    outputs), ``workers`` at a time; returns LAMMPS' exit status of each job.
 
     Each LAMMPS process uses one thread; one Snakemake job per composition and iteration
     keeps the DAG small (the cost of re-evaluating it grows with jobs x iterations).
@@ -127,7 +127,7 @@ def run_schedule(
             jobs[j],
             models,
             type_map,
-            root / f"job_{j}",
+            Path(workdirs[j]),
             seed=derive(seed, job=j),
             threads=1,
             **md,

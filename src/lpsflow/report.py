@@ -223,10 +223,10 @@ def plot_msd(msd: dict) -> str:
     return figure_png(fig)
 
 
-def msd_key(path: str | Path) -> tuple[str, str, str]:
-    """(composition, replica, temperature) of results/production/{comp}/replica_{r}/T{t}/msd.csv."""
-    p = Path(path)
-    return p.parents[2].name, p.parents[1].name.removeprefix("replica_"), p.parent.name[1:]
+def run_key(run) -> tuple[str, str, str]:
+    """(composition, replica, temperature) of a transport run (a dict or a table row with
+    composition, replica and temperature_K), as the MSD curves are keyed."""
+    return run["composition"], str(int(run["replica"])), f"{float(run['temperature_K']):g}"
 
 
 def plot_not_diffusive(msd: dict, runs: pd.DataFrame, window: list, msd_min: float) -> str | None:
@@ -236,7 +236,7 @@ def plot_not_diffusive(msd: dict, runs: pd.DataFrame, window: list, msd_min: flo
         return None
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for _, run in bad.iterrows():
-        key = (run["composition"], str(int(run["replica"])), f"{run['temperature_K']:g}")
+        key = run_key(run)
         df = msd.get(key)
         if df is None:
             continue
@@ -475,15 +475,15 @@ def measured_densities() -> pd.DataFrame:
     return pd.read_csv(Path(__file__).with_name("data") / "measured_density.csv")
 
 
-def composition_x(sample_paths: list[str]) -> dict:
-    """Li2S mole fraction x of each composition: the realised x of a generated cell, or
-    Li / (Li + P) of a crystal (x of a Li2S-P2S5 composition)."""
+def composition_x(sample_paths: list[str], compositions: list[str]) -> dict:
+    """Li2S mole fraction x of each composition (a sampled cell of each, in order): the
+    realised x of a generated cell, or Li / (Li + P) of a crystal (x of a Li2S-P2S5
+    composition)."""
     from ase.io import read
 
     out = {}
-    for path in sample_paths:
+    for path, comp in zip(sample_paths, compositions, strict=True):
         atoms = read(path)
-        comp = atoms.info.get("composition", Path(path).parent.name)
         sym = atoms.get_chemical_symbols()
         n_li, n_p = sym.count("Li"), sym.count("P")
         out[comp] = float(atoms.info.get("x_realised", n_li / max(n_li + n_p, 1)))
@@ -691,7 +691,9 @@ def plot_teacher_test(table: pd.DataFrame) -> str:
     return figure_png(fig)
 
 
-def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> dict | None:
+def teacher_section(
+    inp, structures: dict, arr: pd.DataFrame, config: dict, compositions: list[str]
+) -> dict | None:
     """Teacher vs DP (shown when the teacher labelled the campaign), or None."""
     path = _optional(inp, "teacher_comparison")
     if path is None:
@@ -699,8 +701,9 @@ def teacher_section(inp, structures: dict, arr: pd.DataFrame, config: dict) -> d
     table = pd.read_csv(path)
     t_arr = pd.read_csv(inp["teacher_arrhenius"])
     speed = pd.read_csv(inp["teacher_speed"])
-    t_struct = {
-        Path(p).parent.name: json.loads(Path(p).read_text()) for p in inp["teacher_structure"]
+    t_struct = {  # one structure per composition, in order
+        comp: json.loads(Path(p).read_text())
+        for p, comp in zip(inp["teacher_structure"], compositions, strict=True)
     }
     ea_cols = ["composition", "Ea_eV", "Ea_lo_eV", "Ea_hi_eV", "n_points"]
     ea = pd.merge(
@@ -861,25 +864,27 @@ def render_checked(context: dict) -> tuple[str, list[str]]:
     return html, problems
 
 
-def expected_units(sample_paths: list[str]) -> dict:
-    """Anion units each composition was built with (from the sampled cells' headers)."""
+def expected_units(sample_paths: list[str], compositions: list[str]) -> dict:
+    """Anion units each composition was built with (from the sampled cells' headers; a
+    sampled cell of each composition, in order)."""
     from ase.io import read
 
-    out = {}
-    for path in sample_paths:
-        atoms = read(path)
-        out[atoms.info.get("composition", Path(path).parent.name)] = atoms.info.get(
-            "units", "crystal file"
-        )
-    return out
+    return {
+        comp: read(path).info.get("units", "crystal file")
+        for path, comp in zip(sample_paths, compositions, strict=True)
+    }
 
 
-def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
+def build_context(
+    inp, science: dict, type_map: list[str], store: str, runs: list[dict], compositions: list[str]
+) -> dict:
     """Everything the template shows, from the workflow's tables (``inp``: named paths).
 
     ``science``: the campaign's science settings (lpsflow.settings.Settings.science);
     ``inp["loop_tables"]`` lists each iteration's tables (index = iteration, written by the
-    workflow); msd and structure tables carry their composition and temperature.
+    workflow); structure tables carry their composition and temperature. ``runs`` says what
+    each of ``inp["msd"]`` is (composition, replica, temperature_K), ``compositions`` the
+    composition of each of ``inp["samples"]`` and ``inp["teacher_structure"]``.
     """
     config = science
     iterations = pd.read_csv(inp["iterations"])
@@ -896,7 +901,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     for path in inp["structure"]:
         result = json.loads(Path(path).read_text())
         structures[result["composition"]] = result
-    msd = {msd_key(path): pd.read_csv(path) for path in inp["msd"]}
+    msd = {run_key(run): pd.read_csv(path) for path, run in zip(inp["msd"], runs, strict=True)}
     runs = pd.read_csv(inp["transport_runs"])
     comparable = comparable_references(exp, config["compositions"])
     same_x = select_references(exp, config["compositions"], ("glass", "glass-ceramic"))
@@ -918,7 +923,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     final = iterations[iterations["iteration"] == last]
     statuses = sorted(set(final["status"]))
     untrusted = runs[runs["untrusted"].astype(bool)]
-    units = expected_units(inp["samples"])
+    units = expected_units(inp["samples"], compositions)
     speciation = pd.DataFrame(
         [
             {
@@ -1038,7 +1043,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
     npt = [json.loads(Path(p).read_text()) for p in inp.get("npt", [])]
     structure_runs = [json.loads(Path(p).read_text()) for p in inp.get("structure_runs", [])]
     kinds = {d["composition"]: d.get("kind", "glass") for d in densities}
-    xs = composition_x(inp["samples"])
+    xs = composition_x(inp["samples"], compositions)
     return {
         "theory": table_html(theory) if theory is not None else None,
         "n_theories": int(theory["theory"].nunique()) if theory is not None else 0,
@@ -1111,7 +1116,7 @@ def build_context(inp, science: dict, type_map: list[str], store: str) -> dict:
         if len(untrusted)
         else None,
         "production": config["production"],
-        "teacher": teacher_section(inp, structures, arr, config),
+        "teacher": teacher_section(inp, structures, arr, config, compositions),
         "environment": environment_section(inp),
     }
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lpsflow.config import type_map
-from lpsflow.dft.base import DFT_SCIENCE_KEYS, physics_of, resolve_dft
+from lpsflow.dft.base import DFT_SCIENCE_KEYS, AimdSettings, physics_of, resolve_dft
 from lpsflow.exploration import schedule_jobs
 from lpsflow.resources import ResourceSettings
 
@@ -70,15 +70,15 @@ class SamplingSettings(Part):
 @dataclass(frozen=True)
 class InitSettings(Part):
     """Initial data: ``method`` (perturb, aimd or both); DP-GEN init_bulk perturbations
-    (frames per cell, displacement in angstrom, strain in %); the short AIMD (``aimd``:
-    steps, every, K, fs); the imported datasets (``imports``, the config's ``init.import``)."""
+    (frames per cell, displacement in angstrom, strain in %); the short AIMD (``aimd``,
+    :class:`AimdSettings`); the imported datasets (``imports``, the config's ``init.import``)."""
 
     n_perturb: int
     atom_displacement: float
     cell_strain: float
     seed: int
     method: str = "perturb"
-    aimd: dict = field(default_factory=dict)
+    aimd: AimdSettings = field(default_factory=AimdSettings)
     imports: list = field(default_factory=list)
 
     def perturbation(self) -> dict:
@@ -88,7 +88,11 @@ class InitSettings(Part):
 
     @classmethod
     def pick(cls, section: dict) -> InitSettings:
-        values = {**section, "imports": section.get("import") or []}
+        values = {
+            **section,
+            "imports": section.get("import") or [],
+            "aimd": AimdSettings.pick(section.get("aimd") or {}),
+        }
         return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values})
 
 
@@ -307,6 +311,46 @@ class ProductionSettings:
         }
 
 
+@dataclass(frozen=True)
+class TeacherMdSettings(Part):
+    """The teacher's own MD (``teacher_md``; runs when ``dft.engine`` is mlip), every empty key
+    resolved to production's: temperatures (K; only those production also runs are compared),
+    NPT, equilibration and recorded steps, whole-cell test frames per run, and production's
+    time step (fs), Li dump interval (steps), seed and pressure (bar)."""
+
+    temperatures: list
+    npt_steps: int
+    equilibration_steps: int
+    steps: int
+    test_frames: int
+    timestep_fs: float
+    dump_every: int
+    seed: int
+    pressure_bar: float
+
+    @classmethod
+    def resolve(cls, teacher_md: dict, production: dict) -> TeacherMdSettings:
+        def own(key):
+            value = teacher_md.get(key)
+            return production[key] if value is None else value
+
+        return cls(
+            temperatures=list(own("temperatures")),
+            npt_steps=own("npt_steps"),
+            equilibration_steps=own("equilibration_steps"),
+            steps=own("steps"),
+            test_frames=teacher_md["test_frames"],
+            timestep_fs=production["timestep_fs"],
+            dump_every=production["dump_every"],
+            seed=production["seed"],
+            pressure_bar=production["pressure"],
+        )
+
+    def compared_temperatures(self, production_temperatures: list) -> list:
+        """The teacher temperatures that the DP production also ran (the compared ones)."""
+        return [t for t in self.temperatures if t in production_temperatures]
+
+
 # ---- all stages ----
 @dataclass(frozen=True)
 class Settings:
@@ -320,6 +364,7 @@ class Settings:
     select: SelectSettings
     loop: LoopSettings
     production: ProductionSettings
+    teacher_md: TeacherMdSettings
     #: execution: time limits, memory and GPUs of the heavy jobs (lpsflow.resources)
     resources: ResourceSettings = field(default_factory=ResourceSettings)
 
@@ -365,6 +410,7 @@ class Settings:
                 threads=prod["threads"],
                 quench_rate_sensitivity=[float(q) for q in prod["quench_rate_sensitivity"]],
             ),
+            teacher_md=TeacherMdSettings.resolve(config["teacher_md"], prod),
             resources=ResourceSettings.from_config(config),
         )
 

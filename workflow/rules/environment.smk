@@ -28,7 +28,7 @@ rule analyze_environment:
 # ---- mobility per environment and unit stability of every run ----
 rule summarize_environment:
     input:
-        environment=production_runs("environment.json"),
+        environment=each_run(rules.analyze_environment.output.environment),
     output:
         mobility="results/environment/mobility.csv",
         units="results/environment/units.csv",

@@ -1,5 +1,10 @@
 # Stage 4: model-deviation MD with LAMMPS and the ensemble (lpsflow.exploration).
 
+# one folder per schedule job of a composition and iteration
+EXPLORE_JOB_DIRS = [
+    f"results/iter_{{iter}}/explore/{{comp}}/job_{j}" for j in range(len(EXPLORE_JOBS))
+]
+
 
 # ---- every schedule entry of one composition (concurrent LAMMPS runs, one per thread) ----
 rule explore_md:
@@ -7,10 +12,10 @@ rule explore_md:
         models=models_of,
         starts=start_frames,
     output:
-        devi=explore_outputs("model_devi.out"),
-        traj=temp(explore_outputs("traj.dump")),
-        final=explore_outputs("final.extxyz"),
-        status=explore_outputs("status.json"),
+        devi=[f"{d}/model_devi.out" for d in EXPLORE_JOB_DIRS],
+        traj=temp([f"{d}/traj.dump" for d in EXPLORE_JOB_DIRS]),
+        final=[f"{d}/final.extxyz" for d in EXPLORE_JOB_DIRS],
+        status=[f"{d}/status.json" for d in EXPLORE_JOB_DIRS],
     log:
         "logs/iter_{iter}/explore/{comp}.log",
     benchmark:

@@ -8,7 +8,7 @@
 # ---- label one initial frame (stored labels reused) ----
 rule label_frame:
     input:
-        frames="results/init/{comp}/frames.extxyz",
+        frames=rules.perturb_structures.output.frames,
     output:
         manifest="results/init/{comp}/labels/frame_{frame}.csv",
     log:
@@ -48,27 +48,27 @@ rule collect_labels:
 # ---- initial data by a short CP2K AIMD of one starting cell (lpsflow.aimd) ----
 rule aimd_init:
     input:
-        cell=lambda wc: sample_path(wc.comp, wc.replica),
+        cell=rules.sample_structure.output.cell,
     output:
-        manifest=aimd_manifest("{comp}", "{replica}"),
-        last=aimd_last("{comp}", "{replica}"),  # iteration 0 explores from here
+        manifest="results/init/{comp}/aimd/replica_{replica}.csv",
+        last="results/init/{comp}/aimd/replica_{replica}.extxyz",  # iteration 0 explores from here
     log:
         "logs/init/{comp}/aimd_{replica}.log",
     benchmark:
         "benchmarks/init/{comp}/aimd_{replica}.tsv"
     conda:
         "../../envs/cp2k.yaml"
-    threads: config["dft"]["threads"]
+    threads: S.dft.execution.threads
     resources:
         **lpsres.rule_resources("aimd_init", config),
     params:
         dft=S.dft.science.params(),
-        steps=config["init"]["aimd"]["steps"],
-        every=config["init"]["aimd"]["every"],
-        temperature=config["init"]["aimd"]["temperature"],
-        timestep_fs=config["init"]["aimd"]["timestep_fs"],
-        thermostat_fs=config["init"]["aimd"]["thermostat_fs"],
-        seed=config["init"]["aimd"]["seed"],
+        steps=S.init.aimd.steps,
+        every=S.init.aimd.every,
+        temperature=S.init.aimd.temperature,
+        timestep_fs=S.init.aimd.timestep_fs,
+        thermostat_fs=S.init.aimd.thermostat_fs,
+        seed=S.init.aimd.seed,
     script:
         "../scripts/aimd_init.py"
 
@@ -94,10 +94,16 @@ rule import_labels:
         "../scripts/import_labels.py"
 
 
+# the label tables of the initial data: every composition's, then every import's
+INIT_TABLES = expand(rules.collect_labels.output.labels, comp=COMPOSITIONS) + expand(
+    rules.import_labels.output.labels, imp=IMPORTS
+)
+
+
 # ---- one table of labelled and failed frames for all compositions ----
 rule summarize_labels:
     input:
-        labels=init_tables(),
+        labels=INIT_TABLES,
     output:
         summary="results/init/summary.csv",
         failures="results/init/failures.csv",
@@ -115,7 +121,9 @@ rule summarize_labels:
 # ---- label one of an iteration's candidates (same store, same script) ----
 rule label_candidate:
     input:
-        frames="results/iter_{iter}/select/candidates.extxyz",
+        frames=lambda wc: filled(
+            rules.select_candidates.output.candidates, iter=wc.iter
+        ),
     output:
         manifest="results/iter_{iter}/label/frame_{frame}.csv",
     log:
@@ -137,7 +145,9 @@ rule label_candidate:
 rule collect_candidate_labels:
     input:
         manifests=candidate_manifests,
-        frames=["results/iter_{iter}/select/candidates.extxyz"],
+        frames=lambda wc: [
+            filled(rules.select_candidates.output.candidates, iter=wc.iter)
+        ],
     output:
         labels="results/iter_{iter}/label/labels.csv",
     log:

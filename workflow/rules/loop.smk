@@ -23,7 +23,9 @@ def candidate_manifests(wildcards):
     """One label manifest per selected candidate of the iteration (none when the engine
     labels in-stage: the collecting job labels them)."""
     n = 0 if LABEL_IN_STAGE else verdict(wildcards.iter).n_selected
-    return [f"{iter_dir(wildcards.iter)}/label/frame_{f}.csv" for f in range(n)]
+    return expand(
+        rules.label_candidate.output.manifest, iter=wildcards.iter, frame=range(n)
+    )
 
 
 def final_iteration():
@@ -49,7 +51,7 @@ def iteration_summaries(wildcards):
             stop = verdict(i).stop
         except IncompleteCheckpointException as waiting:
             return tables + [waiting.targetfile]
-        tables.append(f"{iter_dir(i)}/summary.csv")
+        tables.append(filled(rules.summarize_iteration.output.table, iter=it(i)))
         if stop:
             break
     return tables
@@ -58,7 +60,10 @@ def iteration_summaries(wildcards):
 def final_model_inputs(wildcards):
     """The ensemble and data of the final iteration (one walk over the checkpoints)."""
     last = final_iteration()
-    return {"models": models(last), "data": f"{iter_dir(last)}/data"}
+    return {
+        "models": models(last),
+        "data": filled(rules.build_dataset.output.data, iter=it(last)),
+    }
 
 
 def final_model_params(wildcards):
@@ -73,12 +78,20 @@ def all_iteration_models(wildcards):
 def loop_tables(wildcards):
     """Every table of iterations 0 .. final (one walk over the checkpoints)."""
     last = final_iteration()
-    done = range(last + 1)
+    done = [it(i) for i in range(last + 1)]
+    select = rules.select_candidates.output
     return {
-        "rmse": [f"{iter_dir(i)}/train/rmse.csv" for i in done],
-        "ratios": [f"{iter_dir(i)}/select/ratios.csv" for i in done],
-        "frames": [f"{iter_dir(i)}/select/frames.csv" for i in done],
-        "datasets": [f"{iter_dir(i)}/dataset.csv" for i in done],
-        "verdicts": [f"{iter_dir(i)}/select/verdict.json" for i in done],
-        "labels": [candidate_labels(i) for i in range(last)],
+        "rmse": expand(rules.test_models.output.rmse, iter=done),
+        "ratios": expand(select.ratios, iter=done),
+        "frames": expand(select.frames, iter=done),
+        "datasets": expand(rules.build_dataset.output.table, iter=done),
+        "verdicts": expand(select.verdict, iter=done),
+        "labels": expand(rules.collect_candidate_labels.output.labels, iter=done[:-1]),
     }
+
+
+def models(iteration):
+    """The ensemble of an iteration (every member's frozen graph)."""
+    return expand(
+        rules.train_model.output.graph, iter=it(iteration), model=range(N_MODELS)
+    )

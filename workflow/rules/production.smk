@@ -6,7 +6,7 @@
 # ---- a melt-quenched glass (NPT: its density is a result) or NPT-relaxed crystal, per replica ----
 rule make_glass:
     input:
-        manifest="results/model/manifest.json",
+        manifest=rules.export_model.output.manifest,
         cell=glass_start_cell,
     output:
         glass="results/production/{comp}/replica_{replica}/glass.extxyz",
@@ -33,7 +33,7 @@ rule make_glass:
 # ---- quench-rate sensitivity: the same glasses (same cells and seeds) at another rate ----
 rule make_glass_at_rate:
     input:
-        manifest="results/model/manifest.json",
+        manifest=rules.export_model.output.manifest,
         cell=glass_start_cell,
     output:
         glass="results/production/{comp}/quench_{rate}/replica_{replica}/glass.extxyz",
@@ -62,8 +62,12 @@ rule make_glass_at_rate:
 # ---- the model's Tg: two-line fit of the density along the quench, per replica and pooled ----
 rule fit_glass_transition:
     input:
-        quench=lambda wc: quench_records(wc.comp, "quench.dat"),
-        density=lambda wc: quench_records(wc.comp, "density.json"),
+        quench=lambda wc: expand(
+            rules.make_glass.output.quench, comp=wc.comp, replica=REPLICAS
+        ),
+        density=lambda wc: expand(
+            rules.make_glass.output.density, comp=wc.comp, replica=REPLICAS
+        ),
     output:
         tg="results/production/{comp}/tg.json",
     log:
@@ -76,8 +80,18 @@ rule fit_glass_transition:
 
 use rule fit_glass_transition as fit_glass_transition_at_rate with:
     input:
-        quench=lambda wc: quench_records(wc.comp, "quench.dat", wc.rate),
-        density=lambda wc: quench_records(wc.comp, "density.json", wc.rate),
+        quench=lambda wc: expand(
+            rules.make_glass_at_rate.output.quench,
+            comp=wc.comp,
+            rate=wc.rate,
+            replica=REPLICAS,
+        ),
+        density=lambda wc: expand(
+            rules.make_glass_at_rate.output.density,
+            comp=wc.comp,
+            rate=wc.rate,
+            replica=REPLICAS,
+        ),
     output:
         tg="results/production/{comp}/quench_{rate}/tg.json",
     log:
@@ -89,8 +103,8 @@ use rule fit_glass_transition as fit_glass_transition_at_rate with:
 # ---- each shipped crystal of the campaign's compositions: NPT at quench_to with the final DP ----
 rule run_crystal_npt:
     input:
-        manifest="results/model/manifest.json",
-        cell=lambda wc: str(crystal_file(wc.phase)),
+        manifest=rules.export_model.output.manifest,
+        cell=lambda wc: str(lpscrystals.path(wc.phase)),  # a crystal shipped with lpsflow
     output:
         density="results/production/crystals/{phase}/density.json",
         devi="results/production/crystals/{phase}/npt/model_devi.out",
@@ -110,47 +124,11 @@ rule run_crystal_npt:
         "../scripts/run_crystal_npt.py"
 
 
-# ---- glass and crystal densities against experiment; Tg of every composition beside measured ----
-rule summarize_glasses:
-    input:
-        density=[
-            f"{glass_dir(c, r)}/density.json"
-            for c in COMPOSITIONS
-            for r in range(S.production.replicas)
-        ],
-        crystals=[
-            f"results/production/crystals/{p}/density.json" for p in CRYSTAL_PHASES
-        ],
-        tg=[f"results/production/{c}/tg.json" for c in COMPOSITIONS],
-        rates=[  # quench-rate sensitivity glasses (production.quench_rate_sensitivity)
-            f"results/production/{c}/quench_{rate_label(q)}/{name}"
-            for c in COMPOSITIONS
-            for q in QUENCH_RATES
-            for name in ["tg.json"]
-            + [f"replica_{r}/density.json" for r in range(S.production.replicas)]
-        ],
-        transport=[r["path"] for r in rate_transport_runs()],  # every rate's transport runs
-    output:
-        density="results/production/density.csv",
-        tg="results/production/tg.csv",
-        rates="results/production/quench_rates.csv",
-        rates_sigma="results/production/quench_rates_sigma.csv",
-    log:
-        "logs/production/summarize_glasses.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        compositions=list(COMPOSITIONS.values()),
-        transport_rates=[r["rate"] for r in rate_transport_runs()],  # K/ps of each transport
-    script:
-        "../scripts/summarize_glasses.py"
-
-
 # ---- NPT, then NVT at its mean box at one temperature: Li (dense) and all atoms (sparse) DCD ----
 rule run_production:
     input:
-        manifest="results/model/manifest.json",
-        glass="results/production/{comp}/replica_{replica}/glass.extxyz",
+        manifest=rules.export_model.output.manifest,
+        glass=rules.make_glass.output.glass,
     output:
         li="results/production/{comp}/replica_{replica}/T{temp}/li.dcd",
         all="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
@@ -177,12 +155,12 @@ rule run_production:
 # ---- MSD, D, tracer and collective conductivity, diffusive check, deviation check ----
 rule analyze_transport:
     input:
-        li="results/production/{comp}/replica_{replica}/T{temp}/li.dcd",
-        all="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
-        devi="results/production/{comp}/replica_{replica}/T{temp}/model_devi.out",
-        status="results/production/{comp}/replica_{replica}/T{temp}/run_status.json",
-        npt="results/production/{comp}/replica_{replica}/T{temp}/npt.json",
-        glass="results/production/{comp}/replica_{replica}/glass.extxyz",
+        li=rules.run_production.output.li,
+        all=rules.run_production.output.all,
+        devi=rules.run_production.output.devi,
+        status=rules.run_production.output.status,
+        npt=rules.run_production.output.npt,
+        glass=rules.make_glass.output.glass,
     output:
         transport="results/production/{comp}/replica_{replica}/T{temp}/transport.json",
         msd="results/production/{comp}/replica_{replica}/T{temp}/msd.csv",
@@ -202,8 +180,8 @@ rule analyze_transport:
 # ---- quench-rate sensitivity: the same transport runs on the glasses of each further rate ----
 use rule run_production as run_production_at_rate with:
     input:
-        manifest="results/model/manifest.json",
-        glass="results/production/{comp}/quench_{rate}/replica_{replica}/glass.extxyz",
+        manifest=rules.export_model.output.manifest,
+        glass=rules.make_glass_at_rate.output.glass,
     output:
         li="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/li.dcd",
         all="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/all.dcd",
@@ -220,12 +198,12 @@ use rule run_production as run_production_at_rate with:
 
 use rule analyze_transport as analyze_transport_at_rate with:
     input:
-        li="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/li.dcd",
-        all="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/all.dcd",
-        devi="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/model_devi.out",
-        status="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/run_status.json",
-        npt="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/npt.json",
-        glass="results/production/{comp}/quench_{rate}/replica_{replica}/glass.extxyz",
+        li=rules.run_production_at_rate.output.li,
+        all=rules.run_production_at_rate.output.all,
+        devi=rules.run_production_at_rate.output.devi,
+        status=rules.run_production_at_rate.output.status,
+        npt=rules.run_production_at_rate.output.npt,
+        glass=rules.make_glass_at_rate.output.glass,
     output:
         transport="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/transport.json",
         msd="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/msd.csv",
@@ -238,11 +216,52 @@ use rule analyze_transport as analyze_transport_at_rate with:
         rate=r"[0-9.]+",
 
 
+# ---- glass and crystal densities against experiment; Tg of every composition beside measured ----
+rule summarize_glasses:
+    input:
+        density=expand(
+            rules.make_glass.output.density, comp=COMPOSITIONS, replica=REPLICAS
+        ),
+        crystals=expand(rules.run_crystal_npt.output.density, phase=CRYSTAL_PHASES),
+        tg=expand(rules.fit_glass_transition.output.tg, comp=COMPOSITIONS),
+        rates=[  # quench-rate sensitivity glasses (production.quench_rate_sensitivity)
+            path
+            for c in COMPOSITIONS
+            for q in QUENCH_RATES
+            for path in expand(
+                rules.fit_glass_transition_at_rate.output.tg,
+                comp=c,
+                rate=rate_label(q),
+            )
+            + expand(
+                rules.make_glass_at_rate.output.density,
+                comp=c,
+                rate=rate_label(q),
+                replica=REPLICAS,
+            )
+        ],
+        transport=[r["path"] for r in rate_transport_runs()],  # every rate's transport runs
+    output:
+        density="results/production/density.csv",
+        tg="results/production/tg.csv",
+        rates="results/production/quench_rates.csv",
+        rates_sigma="results/production/quench_rates_sigma.csv",
+    log:
+        "logs/production/summarize_glasses.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        compositions=list(COMPOSITIONS.values()),
+        transport_rates=[r["rate"] for r in rate_transport_runs()],  # K/ps of each transport
+    script:
+        "../scripts/summarize_glasses.py"
+
+
 # ---- conductivity table and Arrhenius fits of all compositions ----
 rule summarize_transport:
     input:
-        transport=transport_results,
-        tg=[f"results/production/{c}/tg.json" for c in COMPOSITIONS],  # runs below/above Tg
+        transport=each_run(rules.analyze_transport.output.transport),
+        tg=expand(rules.fit_glass_transition.output.tg, comp=COMPOSITIONS),  # below/above Tg
     output:
         runs="results/transport/runs.csv",
         table="results/transport/conductivity.csv",
@@ -258,7 +277,7 @@ rule summarize_transport:
 # ---- partial RDFs and anion speciation of the glass (first replica) ----
 rule analyze_glass:
     input:
-        glass="results/production/{comp}/replica_0/glass.extxyz",
+        glass=lambda wc: filled(rules.make_glass.output.glass, comp=wc.comp, replica=0),
     output:
         structure="results/production/{comp}/structure.json",
     log:
@@ -269,122 +288,11 @@ rule analyze_glass:
         "../scripts/analyze_glass.py"
 
 
-# ---- ground truth (dft.engine: mlip): NVT MD with the teacher potential itself ----
-rule teacher_md:
-    input:
-        glass=lambda wc: f"{glass_dir(wc.comp, 0)}/glass.extxyz",  # replica 0's glass
-    output:
-        li="results/teacher/{comp}/T{temp}/li.dump",  # kept: new fit settings rerun only the analysis
-        final="results/teacher/{comp}/T{temp}/final.extxyz",
-        speed="results/teacher/{comp}/T{temp}/speed.json",
-        test="results/teacher/{comp}/T{temp}/frames.extxyz",  # fixed test set
-    log:
-        "logs/teacher/{comp}/T{temp}.log",
-    benchmark:
-        "benchmarks/teacher/{comp}/T{temp}.tsv"
-    conda:
-        "../../envs/cp2k.yaml"
-    threads: S.production.threads
-    resources:
-        **lpsres.rule_resources("teacher_md", config),
-    params:
-        model=config["dft"]["model"],
-        dispersion=config["dft"]["teacher_dispersion"],  # the labels' D3, if any
-        type_map=TYPE_MAP,
-        timestep_fs=config["production"]["timestep_fs"],
-        dump_every=config["production"]["dump_every"],
-        seed=config["production"]["seed"],
-        equilibration_steps=teacher_setting("equilibration_steps"),
-        steps=teacher_setting("steps"),
-        npt_steps=teacher_setting("npt_steps"),
-        pressure_bar=config["production"]["pressure"],
-        test_frames=config["teacher_md"]["test_frames"],
-    script:
-        "../scripts/run_teacher_md.py"
-
-
-# ---- every iteration's models on the fixed test set of teacher-MD frames ----
-rule teacher_test_errors:
-    input:
-        unpack(all_iteration_models),
-        test=teacher_runs("frames.extxyz"),
-    output:
-        rmse="results/teacher/test_rmse.csv",
-    log:
-        "logs/teacher/test_errors.log",
-    benchmark:
-        "benchmarks/teacher/test_errors.tsv"
-    conda:
-        "../../envs/deepmd.yaml"
-    threads: S.train.threads
-    script:
-        "../scripts/teacher_test_errors.py"
-
-
-# ---- teacher's Li MSD, D and conductivity (same code and fit window as the DP runs) ----
-rule analyze_teacher_transport:
-    input:
-        li="results/teacher/{comp}/T{temp}/li.dump",
-        cell="results/teacher/{comp}/T{temp}/final.extxyz",  # the NVT box of the run
-    output:
-        transport="results/teacher/{comp}/T{temp}/transport.json",
-        msd="results/teacher/{comp}/T{temp}/msd.csv",
-    log:
-        "logs/teacher/{comp}/T{temp}_transport.log",
-    conda:
-        "../../envs/analysis.yaml"
-    params:  # the DP runs' MSD analysis settings (the teacher writes a Li text dump)
-        dump_every=S.production.fit.dump_every,
-        timestep_fs=S.production.fit.timestep_fs,
-        fit_window=S.production.fit.fit_window,
-        haven_ratio=S.production.fit.haven_ratio,
-    script:
-        "../scripts/analyze_teacher_transport.py"
-
-
-# ---- structure of the glass after the teacher's run at the lowest temperature ----
-rule analyze_teacher_structure:
-    input:
-        glass=lambda wc: f"results/teacher/{wc.comp}/T{temp_label(min(teacher_temperatures()))}/final.extxyz",
-    output:
-        structure="results/teacher/{comp}/structure.json",
-    log:
-        "logs/teacher/{comp}/structure.log",
-    conda:
-        "../../envs/analysis.yaml"
-    script:
-        "../scripts/analyze_glass.py"
-
-
-# ---- teacher vs DP table, teacher Arrhenius fits, MD speed of both ----
-rule summarize_teacher:
-    input:
-        teacher=teacher_runs("transport.json"),
-        speed=teacher_runs("speed.json"),
-        dp=[  # the DP runs of the same glass (replica 0)
-            transport_path(comp, 0, t, "transport.json")
-            for comp in COMPOSITIONS
-            for t in teacher_temperatures()
-        ],
-    output:
-        teacher="results/teacher/conductivity.csv",
-        comparison="results/teacher/comparison.csv",
-        bias="results/teacher/bias.csv",  # pooled DP / teacher ratio of D and sigma
-        arrhenius="results/teacher/arrhenius.csv",
-        speed="results/teacher/speed.csv",
-    log:
-        "logs/teacher/summarize.log",
-    conda:
-        "../../envs/analysis.yaml"
-    script:
-        "../scripts/summarize_teacher.py"
-
-
 # ---- structure averaged over one transport run (all-atom DCD frames) ----
 rule analyze_structure:
     input:
-        frames="results/production/{comp}/replica_{replica}/T{temp}/all.dcd",
-        glass="results/production/{comp}/replica_{replica}/glass.extxyz",
+        frames=rules.run_production.output.all,
+        glass=rules.make_glass.output.glass,
     output:
         structure="results/production/{comp}/replica_{replica}/T{temp}/structure.json",
     log:

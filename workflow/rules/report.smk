@@ -4,7 +4,7 @@
 # ---- DFT vs DP energies and forces of the final model (held-out test set) ----
 rule parity_data:
     input:
-        manifest="results/model/manifest.json",
+        manifest=rules.export_model.output.manifest,
     output:
         parity="results/model/parity.csv",
     log:
@@ -30,5 +30,7 @@ rule make_report:
     params:
         science=S.science(),
         type_map=TYPE_MAP,
+        msd_runs=run_metadata(),  # what each of input.msd is
+        compositions=list(COMPOSITIONS),  # the order of input.structure, teacher_structure
     script:
         "../scripts/make_report.py"

@@ -19,7 +19,11 @@ rule sample_structure:
 # ---- DP-GEN init_bulk style perturbed copies of every starting cell ----
 rule perturb_structures:
     input:
-        cells=replicas_of,
+        cells=lambda wc: expand(
+            rules.sample_structure.output.cell,
+            comp=wc.comp,
+            replica=range(COMPOSITIONS[wc.comp]["replicas"]),
+        ),
     output:
         frames="results/init/{comp}/frames.extxyz",
     log:

@@ -5,10 +5,10 @@
 # ---- candidates of one iteration, with ratios and verdict ----
 checkpoint select_candidates:
     input:
-        devi=explore_files("model_devi.out"),
-        traj=explore_files("traj.dump"),
-        status=explore_files("status.json"),
-        graph="results/iter_{iter}/train/model_0/graph.pb",
+        devi=explore_files("devi"),
+        traj=explore_files("traj"),
+        status=explore_files("status"),
+        graph=lambda wc: filled(rules.train_model.output.graph, iter=wc.iter, model=0),
     output:
         candidates="results/iter_{iter}/select/candidates.extxyz",
         frames="results/iter_{iter}/select/frames.csv",

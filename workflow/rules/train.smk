@@ -5,7 +5,7 @@
 rule build_dataset:
     input:
         labels=labels_before,
-        failures="results/init/failures.csv",  # named in the error of a composition without data
+        failures=rules.summarize_labels.output.failures,  # named when a composition has no data
     output:
         data=directory("results/iter_{iter}/data"),
         table="results/iter_{iter}/dataset.csv",
@@ -23,7 +23,7 @@ rule build_dataset:
 # ---- descriptor sel from neighbour statistics of the first data (fixed afterwards) ----
 rule compute_sel:
     input:
-        data="results/iter_000/data",
+        data=filled(rules.build_dataset.output.data, iter=it(0)),
         template=S.train.template,
     output:
         sel="results/iter_000/train/sel.json",
@@ -41,8 +41,8 @@ rule compute_sel:
 # ---- one ensemble member: dp --tf train, then freeze ----
 rule train_model:
     input:
-        data="results/iter_{iter}/data",
-        sel="results/iter_000/train/sel.json",
+        data=rules.build_dataset.output.data,
+        sel=rules.compute_sel.output.sel,
         init=init_graph,
         template=S.train.template,
     output:
@@ -67,7 +67,7 @@ rule train_model:
 rule test_models:
     input:
         models=models_of,
-        data="results/iter_{iter}/data",
+        data=rules.build_dataset.output.data,
     output:
         rmse="results/iter_{iter}/train/rmse.csv",
     log:

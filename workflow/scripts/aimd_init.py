@@ -3,8 +3,9 @@
 import pandas as pd
 from ase.io import read, write
 
-from lpsflow.aimd import AimdSettings, aimd_frames, last_frame, manifest_rows
+from lpsflow.aimd import aimd_frames, last_frame, manifest_rows
 from lpsflow.dft import SetupError
+from lpsflow.dft.base import AimdSettings
 from lpsflow.joblog import stop, to_file
 from lpsflow.settings import DftScience, DftSettings, Settings
 from lpsflow.store import LabelStore

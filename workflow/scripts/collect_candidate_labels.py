@@ -46,7 +46,7 @@ try:
         list(table["status"]),
         list(table["reason"]),
         settings.dft.execution.max_failed_fraction,
-        f"{where} (results/iter_{snakemake.wildcards.iter}/label/labels.csv)",
+        f"{where} ({snakemake.output.labels})",
     )
 except TooManyFailures as err:
     stop(log, err)

@@ -44,7 +44,7 @@ try:
         list(table["status"]),
         list(table["reason"]),
         settings.dft.execution.max_failed_fraction,
-        f"initial frames of {comp} (results/init/{comp}/labels.csv)",
+        f"initial frames of {comp} ({snakemake.output.labels})",
     )
 except TooManyFailures as err:
     stop(log, err)

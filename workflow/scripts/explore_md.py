@@ -28,7 +28,7 @@ codes = run_schedule(
     p.jobs,
     snakemake.input.models,
     p.type_map,
-    Path(snakemake.output.devi[0]).parents[1],
+    [Path(devi).parent for devi in snakemake.output.devi],  # job j's folder
     seed=derive(md.seed, iteration=iteration, composition=p.comp_index),
     workers=snakemake.threads,
     steps=steps,

@@ -13,7 +13,7 @@ from lpsflow.settings import Settings
 log = to_file(snakemake.log[0])
 p = snakemake.params
 store = Settings.from_config(snakemake.config).dft.execution.store  # execution, not a param
-context = build_context(snakemake.input, p.science, p.type_map, store)
+context = build_context(snakemake.input, p.science, p.type_map, store, p.msd_runs, p.compositions)
 html, problems = render_checked(context)
 for problem in problems:
     log.warning("report self-check: %s", problem)

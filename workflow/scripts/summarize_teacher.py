@@ -29,13 +29,12 @@ for comp, group in teacher.groupby("composition"):
     rows.append({"composition": comp, **fit})
 pd.DataFrame(rows).to_csv(snakemake.output.arrhenius, index=False)
 speeds = []
-for path in snakemake.input.speed:  # teacher runs: timed around the ASE dynamics
-    run = Path(path).parent
-    speeds.append({"composition": run.parent.name, "run": run.name, **json.load(open(path))})
-for path in snakemake.input.dp:  # DP runs: LAMMPS "Loop time" of the same runs' logs
-    run = Path(path).parent
-    lammps_log = run / "md" / "log.lammps"
+runs = zip(snakemake.input.speed, snakemake.params.teacher_runs, strict=True)
+for path, run in runs:  # teacher runs: timed around the ASE dynamics
+    speeds.append({**run, **json.load(open(path))})
+runs = zip(snakemake.input.dp, snakemake.params.dp_runs, strict=True)
+for path, run in runs:  # DP runs: LAMMPS "Loop time" in the log beside the run's analysis
+    lammps_log = Path(path).parent / "md" / "log.lammps"
     if lammps_log.exists():
-        comp = run.parents[1].name  # results/production/<comp>/replica_0/T<K>
-        speeds.append({"composition": comp, "run": run.name, **lammps_speed(lammps_log)})
+        speeds.append({**run, **lammps_speed(lammps_log)})
 pd.DataFrame(speeds).to_csv(snakemake.output.speed, index=False)

@@ -8,6 +8,7 @@ of failure).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -67,6 +68,35 @@ def failure_kind(reason: str) -> str:
     return FAILURE_KINDS.get(reason.split(":")[0].strip(), "crash")
 
 
+# ---- what an engine's initial-data MD takes (init.aimd) ----
+@dataclass(frozen=True)
+class AimdSettings:
+    """Initial-data MD of every starting cell (``init.aimd``): CP2K AIMD, or the teacher's MD
+    with ``dft.engine: mlip``; steps, frames kept every ``every`` steps, K, fs, the CSVR
+    thermostat's time constant (fs), seed."""
+
+    steps: int = 100
+    every: int = 10
+    temperature: float = 600.0  # K
+    timestep_fs: float = 1.0  # fs
+    thermostat_fs: float = 50.0  # fs, CSVR time constant
+    seed: int = 0
+
+    def params(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_params(cls, values: dict) -> AimdSettings:
+        return cls(**values)
+
+    @classmethod
+    def pick(cls, section: dict) -> AimdSettings:
+        """The fields given in ``section`` (the schema fills them all); the rest defaults."""
+        return cls(
+            **{f.name: section[f.name] for f in dataclasses.fields(cls) if f.name in section}
+        )
+
+
 class Engine(Protocol):
     """What every DFT engine provides.
 
@@ -99,6 +129,13 @@ class Engine(Protocol):
 
     def version(self) -> str:
         """Version of the program that computes labels ("" if unknown); optional."""
+
+    def md_frames(self, atoms: Atoms, md: AimdSettings, workdir: Path) -> tuple:
+        """An initial-data MD run of ``atoms`` (``md``: NVT, CSVR thermostat) in ``workdir``:
+        (frames, reason, returncode, wall seconds). Frames are dicts with ``step``,
+        ``coords``, ``system`` (a one-frame labelled system, or None) and ``reason`` (why it
+        has no label); ``reason`` says why the run stopped early ("" if it did not). Raises
+        :class:`SetupError` like :meth:`run`. Used by :mod:`lpsflow.aimd`."""
 
 
 def register(name: str):

@@ -19,12 +19,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 from ase import Atoms
 
-from lpsflow.dft.base import DFT_SCIENCE_KEYS, Outcome, SetupError, physics_of, register
+from lpsflow.dft.base import (
+    DFT_SCIENCE_KEYS,
+    AimdSettings,
+    Outcome,
+    SetupError,
+    physics_of,
+    register,
+)
 from lpsflow.dft.cp2k_input import abort_message, apply_overrides, overrides_text
+from lpsflow.dft.cp2k_md import md_input, parse_run, run_outcome
 from lpsflow.launch import LAUNCHERS, program_env
 
 if TYPE_CHECKING:
     import dpdata
+
 
 VALENCE = {"Li": 3, "P": 5, "S": 6, "O": 6, "Cl": 7, "Br": 7, "I": 7}  # GTH-PBE-q*
 DISPERSION = {"none": None, "D3": "DFTD3", "D3BJ": "DFTD3(BJ)"}
@@ -326,11 +335,29 @@ class Cp2k:
         (workdir / INPUT).write_text(input_text(atoms, self.settings, robust=attempt > 0))
         output = workdir / OUTPUT
         output.unlink(missing_ok=True)  # CP2K appends to an existing output file
-        env = dict(os.environ)
-        env.setdefault("OMP_NUM_THREADS", str(self.threads))
-        data_dir = self.settings.get("data_dir")
-        if data_dir:
-            env["CP2K_DATA_DIR"] = str(data_dir)
+        returncode, timed_out, wall = self._launch(workdir, self._env(), self.settings["timeout_s"])
+        for scratch in workdir.glob("*.wfn*"):
+            scratch.unlink()
+        problem = setup_problem(
+            output, workdir / "stdout.txt", returncode, timed_out, self.settings
+        )
+        if problem is not None:
+            raise problem
+        reason = classify(output, returncode, timed_out)
+        system = None
+        if not reason:
+            system, reason = parse(output, atoms)
+        info = {"robust": attempt > 0}
+        if output.exists():
+            version = program_version(output.read_text(errors="replace")[:20000])
+            if version:
+                self._version = self._version or version
+                info["program_version"] = version
+        return Outcome(system, reason, wall, returncode, info)
+
+    def _launch(self, workdir: Path, env: dict, timeout_s: float) -> tuple:
+        """Run CP2K on ``workdir``'s input; (returncode, timed_out, wall seconds). A program
+        that cannot be started is a broken setup (SetupError naming dft.command)."""
         argv = [*self.command(), "-i", INPUT, "-o", OUTPUT]
         env = program_env(argv, env)
         start = time.monotonic()
@@ -350,27 +377,29 @@ class Cp2k:
                     "dft.command", f"cannot start {argv[0]!r}: {err.strerror or err}"
                 ) from err
             try:
-                returncode = proc.wait(timeout=self.settings["timeout_s"])
+                returncode = proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        wall = time.monotonic() - start
+        return returncode, timed_out, time.monotonic() - start
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.setdefault("OMP_NUM_THREADS", str(self.threads))
+        data_dir = self.settings.get("data_dir")
+        if data_dir:
+            env["CP2K_DATA_DIR"] = str(data_dir)
+        return env
+
+    def md_frames(self, atoms: Atoms, md: AimdSettings, workdir: Path) -> tuple:
+        """An NVT AIMD run of ``atoms`` in ``workdir`` (time limit ``timeout_s`` x (steps +
+        1)); (frames, why it stopped early or "", exit code, wall seconds): see
+        :mod:`lpsflow.dft.cp2k_md`."""
+        (workdir / INPUT).write_text(md_input(input_text(atoms, self.settings), md))
+        timeout_s = self.settings["timeout_s"] * (md.steps + 1)
+        returncode, timed_out, wall = self._launch(workdir, self._env(), timeout_s)
         for scratch in workdir.glob("*.wfn*"):
             scratch.unlink()
-        problem = setup_problem(
-            output, workdir / "stdout.txt", returncode, timed_out, self.settings
-        )
-        if problem is not None:
-            raise problem
-        reason = classify(output, returncode, timed_out)
-        system = None
-        if not reason:
-            system, reason = parse(output, atoms)
-        info = {"robust": attempt > 0}
-        if output.exists():
-            version = program_version(output.read_text(errors="replace")[:20000])
-            if version:
-                self._version = self._version or version
-                info["program_version"] = version
-        return Outcome(system, reason, wall, returncode, info)
+        reason = run_outcome(workdir / OUTPUT, returncode, timed_out)
+        return parse_run(workdir, atoms, OUTPUT), reason, returncode, wall

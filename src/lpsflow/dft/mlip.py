@@ -28,7 +28,7 @@ import numpy as np
 from ase import Atoms
 from ase.stress import voigt_6_to_full_3x3_stress
 
-from lpsflow.dft.base import Outcome, SetupError, register
+from lpsflow.dft.base import AimdSettings, Outcome, SetupError, register
 
 if TYPE_CHECKING:
     import dpdata
@@ -234,6 +234,48 @@ def to_system(
     return dpdata.LabeledSystem(data=data)
 
 
+def teacher_md_frames(atoms: Atoms, calculator, md: AimdSettings) -> tuple[list[dict], str]:
+    """NVT MD of ``atoms`` with the teacher ``calculator`` (ASE, Bussi's CSVR thermostat as
+    CP2K's, Maxwell-Boltzmann velocities from ``md.seed``); every ``md.every``-th step (0, n,
+    2n, ...) is a labelled frame, as in :func:`parse_run`. An exception stops the run and
+    keeps the frames before it (reason ``crash: ...``); a non-finite label is a failed frame.
+    """
+    from ase import units  # ASE's MD modules: imported where the teacher runs MD
+    from ase.md.bussi import Bussi
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    work = atoms.copy()
+    work.calc = calculator
+    rng = np.random.default_rng(md.seed)
+    thermalize_momenta(work, md.temperature, rng=rng)
+    Stationary(work)
+    dyn = Bussi(
+        work, md.timestep_fs * units.fs, md.temperature, md.thermostat_fs * units.fs, rng=rng
+    )
+    frames, step = [], 0
+    try:
+        while step <= md.steps:
+            energy, forces = work.get_potential_energy(), work.get_forces()
+            stress = work.get_stress(voigt=True)
+            values = [np.atleast_1d(energy), forces, stress]
+            finite = all(np.all(np.isfinite(v)) for v in values)
+            frames.append(
+                {
+                    "step": step,
+                    "coords": work.positions.copy(),
+                    "system": to_system(work, energy, forces, stress) if finite else None,
+                    "reason": "" if finite else "non_finite: energy, forces or stress",
+                }
+            )
+            if step + md.every > md.steps:
+                break
+            dyn.run(md.every)
+            step += md.every
+    except Exception as err:  # the teacher failed on a configuration: keep what came before
+        return frames, f"crash: {type(err).__name__}: {err}"[:500]
+    return frames, ""
+
+
 @register("mlip")
 class Mlip:
     """Single points of a universal ML potential through its ASE calculator (the teacher),
@@ -317,3 +359,12 @@ class Mlip:
             return Outcome(None, "non_finite: energy, forces or stress", wall, None, info)
         (workdir / "result.txt").write_text(f"energy_eV {float(energy):.10f}\n")
         return Outcome(to_system(atoms, energy, forces, stress), "", wall, None, info)
+
+    def md_frames(self, atoms: Atoms, md: AimdSettings, workdir: Path) -> tuple:
+        """The teacher's own NVT MD of ``atoms`` (:func:`teacher_md_frames`); (frames, why it
+        stopped early or "", exit code None, wall seconds). Nothing is written to
+        ``workdir``: no external program runs."""
+        calc = self.calculator  # SetupError propagates: not a frame failure
+        start = time.monotonic()
+        frames, reason = teacher_md_frames(atoms, calc, md)
+        return frames, reason, None, time.monotonic() - start
