@@ -72,7 +72,13 @@ def _campaign_files(root, n_comp=N_COMP, n_temp=N_TEMP, n_iter=N_ITER):
                 run = f"{prod}/T{t}"
                 files += [
                     (f"{run}/{n}", "")
-                    for n in ("li.dcd", "all.dcd", "model_devi.out", "run_status.json")
+                    for n in (
+                        "li.dcd",
+                        "all.dcd",
+                        "model_devi.out",
+                        "run_status.json",
+                        "md/log.lammps",
+                    )
                 ]
                 files += [
                     (f"{run}/{n}", "") for n in ("transport.json", "msd.csv", "charge_msd.csv")

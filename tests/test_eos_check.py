@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 from ase import Atoms, units
+from ase.io import write
 from conftest import lj_cell
 
 from lpsflow.eos_check import (
     exploration_pressures,
+    frame_argument,
     kinetic_pressure,
     model_pressures,
     teacher_pressure,
@@ -73,15 +77,34 @@ def test_model_pressure_is_minus_de_dv_plus_kinetic(local_campaign):
         assert p == pytest.approx(fd, abs=0.02 * max(1.0, abs(fd)))
 
 
-@pytest.mark.slow
-def test_exploration_pressures_only_npt_jobs(local_campaign):
-    """The tiny campaign explores NVT only: no NPT frame, an empty table (no made-up rows)."""
-    _, calc = _lj_cell()
-    schedule = [{"ensemble": "nvt", "temperature": 600}]
-    table = exploration_pressures(local_campaign, 1, schedule, calc, ["Li", "P", "S"])
-    assert table.empty
-    as_npt = [{"ensemble": "npt", "temperature": 600, "pressures": [1.0]}]
-    table = exploration_pressures(local_campaign, 1, as_npt, calc, ["Li", "P", "S"])
-    assert set(table["composition"]) == {"LPS75", "LPS80"}
-    assert (table["temperature_K"] == 600).all() and (table["density_g_cm3"] > 0.5).all()
-    assert (table["p_dp_min_GPa"] <= table["p_dp_GPa"]).all()
+def test_exploration_pressures_only_npt_jobs(monkeypatch):
+    """Rows only for frames of NPT jobs (no made-up rows), at each job's final temperature;
+    DP pressures of two copies of the same LJ 'ensemble' member."""
+    atoms, calc = _lj_cell()
+    frames = [("A", 0, atoms), ("A", 1, atoms), ("B", 1, atoms)]
+    schedule = [
+        {"ensemble": "nvt", "temperature": 600},
+        {"ensemble": "npt", "temperature": 900, "pressures": [1.0]},
+    ]
+    monkeypatch.setattr(  # each 'member' gives the teacher's pressure
+        "lpsflow.eos_check.model_pressures",
+        lambda a, graphs, tm, t: [teacher_pressure(a, calc, t)] * len(graphs),
+    )
+    table = exploration_pressures(frames, ["m0", "m1"], schedule, calc, ["Ar"])
+    assert list(table["composition"]) == ["A", "B"] and set(table["job"]) == {1}
+    assert (table["temperature_K"] == 900).all() and (table["density_g_cm3"] > 0).all()
+    assert table["p_dp_GPa"].tolist() == pytest.approx(table["p_teacher_GPa"].tolist())
+
+
+def test_a_frame_says_what_it_is_or_is_named(tmp_path):
+    atoms, _ = _lj_cell()
+    plain = tmp_path / "plain.extxyz"
+    write(plain, atoms)
+    labelled = atoms.copy()
+    labelled.info.update(composition="LPS70", explore_job=3)
+    write(tmp_path / "final.extxyz", labelled)
+    comp, job, frame = frame_argument(str(tmp_path / "final.extxyz"))
+    assert (comp, job, len(frame)) == ("LPS70", 3, len(atoms))
+    assert frame_argument(f"LPS75:2={plain}")[:2] == ("LPS75", 2)
+    with pytest.raises(argparse.ArgumentTypeError, match="COMP:J=PATH"):
+        frame_argument(str(plain))

@@ -42,6 +42,7 @@ LIBRARY = [
     "importing",
     "labeling",
     "lammps",
+    "lammps_output",
     "loop",
     "perturb",
     "production",
@@ -73,6 +74,7 @@ EXTERNAL = [
 UNPACKED = {
     "summarize_iterations": ["rmse", "ratios", "frames", "datasets", "verdicts", "labels"],
     "export_model": ["models", "data"],
+    "teacher_test_errors": ["models"],
 }
 #: params computed from the finished checkpoints, with a value they can take
 DAG_PARAMS = {"iteration": 1}
@@ -106,12 +108,20 @@ VARIANTS = {"train_model": [{}, {"init": []}]}
 
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory):
-    """(rule name, script path, params with wildcards applied, input names, output) per rule."""
-    work = tmp_path_factory.mktemp("parse")
-    with parsed_workflow(tiny_campaign(), work) as workflow:
-        out = {}
+    """(rule name, script path, params with wildcards applied, input names, output) per rule,
+    of a CP2K campaign and (the rules only it includes) of a teacher-labelled one."""
+    teacher = tiny_campaign()
+    teacher["dft"]["engine"] = "mlip"
+    out = {}
+    for config in (tiny_campaign(), teacher):
+        _parse_rules(config, tmp_path_factory.mktemp("parse"), out)
+    return out
+
+
+def _parse_rules(config: dict, work, out: dict) -> None:
+    with parsed_workflow(config, work) as workflow:
         for rule in workflow.rules:
-            if not rule.script:
+            if not rule.script or rule.name in out:
                 continue
             params = {}
             for name, value in rule.params._allitems():
@@ -134,7 +144,6 @@ def rules(tmp_path_factory):
                 "output": outputs,
                 "config": copy.deepcopy(workflow.config),
             }
-        return out
 
 
 class Names(dict):

@@ -1,6 +1,5 @@
 """`python -m lpsflow.status CAMPAIGN`: iteration, ratios, jobs done / running / failed."""
 
-import json
 import os
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import SNAKEMAKE
 
-from lpsflow.status import jobs_done, latest_log, loop_state, status_line
+from lpsflow.status import jobs_done, latest_log, loop_state, outputs_by_rule, status_line
 
 #: a stand-in workflow whose jobs finish, fail, and wait (Snakemake's own metadata and log)
 JOBS = """
@@ -30,14 +29,22 @@ rule wait:
     log: "logs/wait.log"
     shell: "while [ ! -e release ]; do sleep 0.2; done; echo ok > {output}"
 """
+#: iteration 0's table written by a rule named as the real one (anywhere), iteration 1 waits
+LOOP = """
+rule loop:
+    input: "tables/it_000.csv", "models/it_001.pb"
+rule summarize_iteration:
+    output: "tables/it_{iter}.csv"
+    shell: "cp summary_{wildcards.iter}.csv {output}"
+rule train_model:
+    input: "tables/it_000.csv"
+    output: "models/it_{iter}.pb"
+    shell: "while [ ! -e release ]; do sleep 0.2; done; echo ok > {output}"
+"""
 
 
-def fake_iterations(root):
-    """Iteration 0 selected (summary table and verdict), iteration 1 training."""
-    it0 = root / "results" / "iter_000"
-    (it0 / "select").mkdir(parents=True)
-    verdict = {"status": "continue", "n_selected": 4, "accurate_ratio": {"A": 0.13, "B": 0.5}}
-    (it0 / "select" / "verdict.json").write_text(json.dumps(verdict))
+def fake_iteration_table(root):
+    """Iteration 0's table (as lpsflow.loop.iteration_table writes it): 4 candidates."""
     pd.DataFrame(
         {
             "iteration": [0, 0],
@@ -45,14 +52,14 @@ def fake_iterations(root):
             "accurate_ratio": [0.13, 0.5],
             "candidate_ratio": [0.85, 0.25],
             "failed_ratio": [0.02, 0.25],
+            "n_selected_all": [4, 4],
+            "status": ["continue", "continue"],
         }
-    ).to_csv(it0 / "summary.csv", index=False)
-    (root / "results" / "iter_001" / "train").mkdir(parents=True)
+    ).to_csv(root / "summary_000.csv", index=False)
 
 
 def test_status_of_a_campaign_in_progress(tmp_path):
     (tmp_path / "Snakefile").write_text(JOBS)
-    fake_iterations(tmp_path)
     proc = subprocess.Popen(
         [SNAKEMAKE, "--cores", "3", "-k"],
         cwd=tmp_path,
@@ -67,8 +74,7 @@ def test_status_of_a_campaign_in_progress(tmp_path):
                 break
             time.sleep(0.3)
         line = status_line(tmp_path)
-        assert "iteration 1 running; iteration 0: 4 candidates to label" in line
-        assert "accurate/candidate/failed A 0.13/0.85/0.02, B 0.50/0.25/0.25" in line
+        assert "no iteration yet" in line
         assert "jobs 1 done, 1 running, 1 failed" in line
         assert "[failed: fail]" in line and line.endswith("snakemake running")
         (tmp_path / "release").touch()
@@ -83,6 +89,36 @@ def test_status_of_a_campaign_in_progress(tmp_path):
         [sys.executable, "-m", "lpsflow.status", str(tmp_path)], capture_output=True, text=True
     )
     assert out.returncode == 0 and out.stdout.strip() == line
+
+
+def test_loop_state_from_the_rules_outputs_and_the_running_jobs(tmp_path):
+    """Iteration 0's table found as rule summarize_iteration's output (wherever it lies);
+    iteration 1 running from its job's ``iter`` wildcard."""
+    (tmp_path / "Snakefile").write_text(LOOP)
+    fake_iteration_table(tmp_path)
+    proc = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if "train_model" in latest_log(tmp_path).open.values():
+                break
+            time.sleep(0.3)
+        assert outputs_by_rule(tmp_path)["summarize_iteration"] == ["tables/it_000.csv"]
+        line = status_line(tmp_path)
+        assert "iteration 1 running; iteration 0: 4 candidates to label" in line
+        assert "accurate/candidate/failed A 0.13/0.85/0.02, B 0.50/0.25/0.25" in line
+        (tmp_path / "release").touch()
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    # a file of that name that no job wrote is not a table of the loop
+    (tmp_path / "tables" / "it_005.csv").write_text((tmp_path / "summary_000.csv").read_text())
+    assert loop_state(tmp_path).last_done == 0
 
 
 def test_killed_run_shows_interrupted_jobs(tmp_path):

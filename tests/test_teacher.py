@@ -257,7 +257,9 @@ def test_every_iteration_scored_on_the_same_test_set(local_campaign, tmp_path):
     test.parent.mkdir(parents=True)
     write(test, labelled, format="extxyz")
     graphs = sorted(str(p) for p in local_campaign.glob("results/iter_*/train/model_*/graph.pb"))
-    table = errors_on_test_set(graphs, [str(test)])
+    n_models = len(list(local_campaign.glob("results/iter_000/train/model_*/graph.pb")))
+    run = {"composition": "LPS75", "temperature_K": 800.0}
+    table = errors_on_test_set(graphs, n_models, [str(test)], [run])
     assert len(table) == len(graphs) and set(table["iteration"]) == {0, 1}
     assert (table["composition"] == "LPS75").all() and (table["temperature_K"] == 800).all()
     system = read_test_set(test)

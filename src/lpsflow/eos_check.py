@@ -6,10 +6,13 @@ was never labelled at; its NPT runs then settle at the wrong density, and sigma 
 x D) with it. The pressure includes the kinetic term N k T / V of the frame's temperature, so a
 frame from NPT at 1 bar should give about 0 for the model that ran it. Units: GPa, K, A^3.
 
-    python -m lpsflow.eos_check RUN ITERATION [--config RUN/config/config.yaml]
+    python -m lpsflow.eos_check --config RUN/config/config.yaml \
+        --models RUN/results/iter_001/train/model_*/graph.pb \
+        --frames RUN/results/iter_001/explore/*/job_*/final.extxyz
 
-prints, for every NPT job of that iteration's exploration, the density, the teacher's and the
-ensemble's pressure at its last frame (docs/validation.md).
+prints, for every given frame of an NPT exploration job, the density, the teacher's and the
+ensemble's pressure (docs/validation.md). A frame is named by its composition and schedule job
+by the info explore_md writes into it (composition, explore_job), or as ``COMP:J=PATH``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from ase import Atoms, units
+from ase.io import read
 
 from lpsflow.config import type_map
 from lpsflow.dft.mlip import load_calculator
@@ -57,48 +61,64 @@ def model_pressures(atoms: Atoms, graphs: list[str], type_map: list[str], temper
 
 
 def exploration_pressures(
-    run: Path, iteration: int, schedule: list[dict], calculator, type_map: list[str]
+    frames: list[tuple[str, int, Atoms]],
+    graphs: list[str],
+    schedule: list[dict],
+    calculator,
+    type_map: list[str],
 ) -> pd.DataFrame:
-    """Teacher vs ensemble pressure at the last frame of every NPT job of ``schedule`` (the
-    campaign's ``explore.schedule``) in ``iteration`` of the campaign folder ``run``."""
-    from ase.io import read
-
-    it = run / "results" / f"iter_{iteration:03d}"
-    graphs = sorted(str(p) for p in (it / "train").glob("model_*/graph.pb"))
+    """Teacher vs ensemble pressure on each (composition, schedule job, frame) whose job of
+    ``schedule`` (the campaign's ``explore.schedule``) is NPT, at the job's final temperature;
+    ``graphs``: the ensemble's frozen models."""
+    jobs = schedule_jobs(schedule)
     rows = []
-    for j, job in enumerate(schedule_jobs(schedule)):
+    for comp, j, atoms in frames:
+        job = jobs[j]
         if job["ensemble"] != "npt":
             continue
-        for final in sorted((it / "explore").glob(f"*/job_{j}/final.extxyz")):
-            atoms = read(final)
-            temperature = float(job["t_end"])
-            dp = model_pressures(atoms, graphs, type_map, temperature)
-            rows.append(
-                {
-                    "composition": final.parent.parent.name,
-                    "job": j,
-                    "temperature_K": temperature,
-                    "density_g_cm3": atoms.get_masses().sum() / atoms.get_volume() * DENSITY,
-                    "p_teacher_GPa": teacher_pressure(atoms, calculator, temperature),
-                    "p_dp_GPa": float(np.mean(dp)),
-                    "p_dp_min_GPa": min(dp),
-                    "p_dp_max_GPa": max(dp),
-                }
-            )
+        temperature = float(job["t_end"])
+        dp = model_pressures(atoms, graphs, type_map, temperature)
+        rows.append(
+            {
+                "composition": comp,
+                "job": j,
+                "temperature_K": temperature,
+                "density_g_cm3": atoms.get_masses().sum() / atoms.get_volume() * DENSITY,
+                "p_teacher_GPa": teacher_pressure(atoms, calculator, temperature),
+                "p_dp_GPa": float(np.mean(dp)),
+                "p_dp_min_GPa": min(dp),
+                "p_dp_max_GPa": max(dp),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def main(argv=None) -> None:
+def frame_argument(text: str) -> tuple[str, int, Atoms]:
+    """(composition, schedule job, frame) of ``COMP:J=PATH``, or of a bare ``PATH`` whose
+    frame says what it is (``composition`` and ``explore_job`` in its info, as explore_md
+    writes its final frames)."""
+    name, _, path = text.rpartition("=") if "=" in text else ("", "", text)
+    atoms = read(path)
+    if name:
+        comp, _, job = name.partition(":")
+        return comp, int(job), atoms
+    if "composition" not in atoms.info or "explore_job" not in atoms.info:
+        raise argparse.ArgumentTypeError(
+            f"{path}: the frame does not say its composition and job; give COMP:J=PATH"
+        )
+    return str(atoms.info["composition"]), int(atoms.info["explore_job"]), atoms
 
+
+def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("run", type=Path, help="campaign folder (with results/)")
-    p.add_argument("iteration", type=int)
-    p.add_argument("--config", type=Path, help="default: RUN/config/config.yaml")
+    p.add_argument("--config", type=Path, required=True, help="the campaign's config")
+    p.add_argument("--models", nargs="+", required=True, help="the ensemble's graph.pb files")
+    p.add_argument("--frames", nargs="+", type=frame_argument, required=True)
     args = p.parse_args(argv)
-    config = yaml.safe_load((args.config or args.run / "config" / "config.yaml").read_text())
+    config = yaml.safe_load(args.config.read_text())
     table = exploration_pressures(
-        args.run,
-        args.iteration,
+        args.frames,
+        sorted(args.models),
         config["explore"]["schedule"],
         load_calculator(
             config["dft"].get("model", "chgnet-0.3.0"),

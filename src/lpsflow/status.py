@@ -2,13 +2,15 @@
 
 Read from the campaign folder only, while Snakemake runs or after it stopped:
 
-- the loop: the latest iteration folder ``results/iter_NNN``, and for the last iteration
-  whose selection is done its verdict and the accurate / candidate / failed ratios of each
-  composition (``results/iter_NNN/summary.csv``, written as each iteration ends, else
-  ``select/ratios.csv``);
 - jobs done: Snakemake's metadata (``.snakemake/metadata``, one JSON record per output file
-  of a finished job, file persistence backend), counted once per job whose outputs are
-  still there and not marked incomplete (``.snakemake/incomplete``);
+  of a finished job with its rule, file persistence backend), counted once per job whose
+  outputs are still there and not marked incomplete (``.snakemake/incomplete``);
+- the loop: the last iteration whose selection is done, its verdict and the accurate /
+  candidate / failed ratios of each composition, from the tables of rule
+  ``summarize_iteration`` (written as each iteration's selection ends; they carry the
+  iteration); the latest iteration started, from the ``iter`` wildcard of the jobs in the
+  latest log; the final iteration from rule ``export_model``'s manifest. No results path is
+  assumed: the metadata says which file each rule wrote;
 - jobs running and failed: the latest Snakemake log (``.snakemake/log/*.snakemake.log``):
   jobs started without a ``Finished jobid`` line or an ``Error in rule`` block are running
   while Snakemake holds its lock (``.snakemake/locks``), interrupted otherwise.
@@ -31,6 +33,7 @@ _ERROR = re.compile(r"^Error in (?:rule|checkpoint) (\w+):$")
 _JOBID = re.compile(r"^\s+jobid: (\d+)$")
 _FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)")
 _STEPS = re.compile(r"^(\d+) of (\d+) steps \(")
+_ITER = re.compile(r"^\s+wildcards: .*\biter=(\d+)")
 
 
 def _decode(record: Path, root: Path) -> str:
@@ -76,6 +79,22 @@ def jobs_done(campaign: Path) -> dict[str, int]:
     return counts
 
 
+def outputs_by_rule(campaign: Path) -> dict[str, list[str]]:
+    """Output files of finished jobs that are still in the campaign, per rule (sorted)."""
+    incomplete = incomplete_outputs(campaign)
+    out: dict[str, list[str]] = {}
+    for path, record in _records(campaign / ".snakemake" / "metadata").items():
+        if path in incomplete or not (campaign / path).exists():
+            continue
+        try:
+            data = json.loads(record.read_text())
+        except (OSError, ValueError):  # being written
+            continue
+        if not data.get("incomplete"):
+            out.setdefault(data.get("rule") or "?", []).append(path)
+    return {rule: sorted(paths) for rule, paths in out.items()}
+
+
 @dataclass
 class RunLog:
     """What the latest Snakemake run says about its jobs (job ids of that run)."""
@@ -85,6 +104,7 @@ class RunLog:
     finished: set[int] = field(default_factory=set)
     failed: dict[int, str] = field(default_factory=dict)
     steps: tuple[int, int] | None = None  # (done, planned) of the last progress line
+    iterations: set[int] = field(default_factory=set)  # ``iter`` wildcards of its jobs
 
     @property
     def open(self) -> dict[int, str]:
@@ -112,6 +132,8 @@ def read_log(path: Path) -> RunLog:
             pending = None
         elif m := _STEPS.match(line):
             log.steps = (int(m.group(1)), int(m.group(2)))
+        elif m := _ITER.match(line):
+            log.iterations.add(int(m.group(1)))
     return log
 
 
@@ -137,36 +159,23 @@ class LoopState:
     n_selected: int | None = None
 
 
-def loop_state(campaign: Path) -> LoopState:
-    results = campaign / "results"
-    iters = sorted(
-        int(p.name[5:]) for p in results.glob("iter_*") if p.is_dir() and p.name[5:].isdigit()
-    )
-    state = LoopState(current=iters[-1] if iters else None)
-    for i in reversed(iters):
-        folder = results / f"iter_{i:03d}"
-        verdict = folder / "select" / "verdict.json"
-        if not verdict.exists():
-            continue
-        data = json.loads(verdict.read_text())
-        state.last_done, state.status = i, data["status"]
-        state.n_selected = int(data["n_selected"])
+def loop_state(campaign: Path, outputs: dict | None = None, log: RunLog | None = None):
+    """The loop's state from the iteration tables (rule ``summarize_iteration``) and the
+    ``iter`` wildcards of the latest run's jobs."""
+    outputs = outputs_by_rule(campaign) if outputs is None else outputs
+    log = latest_log(campaign) if log is None else log
+    tables = [pd.read_csv(campaign / p) for p in outputs.get("summarize_iteration", [])]
+    table = pd.concat(tables) if tables else pd.DataFrame(columns=["iteration"])
+    started = set(log.iterations) | {int(i) for i in table["iteration"]}
+    state = LoopState(current=max(started) if started else None)
+    if len(table):
+        state.last_done = int(table["iteration"].max())
+        rows = table[table["iteration"] == state.last_done]
+        state.status = str(rows["status"].iloc[0])
+        state.n_selected = int(rows["n_selected_all"].iloc[0])
         cols = ["accurate_ratio", "candidate_ratio", "failed_ratio"]
-        if (folder / "summary.csv").exists():
-            table = pd.read_csv(folder / "summary.csv")
-        elif (folder / "select" / "ratios.csv").exists():
-            table = pd.read_csv(folder / "select" / "ratios.csv")
-            table = table[table["job"].astype(str) == "all"]
-        else:
-            table = pd.DataFrame(
-                {
-                    "composition": list(data["accurate_ratio"]),
-                    "accurate_ratio": [*data["accurate_ratio"].values()],
-                }
-            )
-        keep = ["composition", *[c for c in cols if c in table]]
-        state.ratios = table[keep].set_index("composition")
-        break
+        keep = ["composition", *[c for c in cols if c in rows]]
+        state.ratios = rows[keep].set_index("composition")
     return state
 
 
@@ -182,12 +191,13 @@ def _ratios(table: pd.DataFrame) -> str:
 def status_line(campaign: str | Path) -> str:
     """One line: iteration and ratios, jobs done / running / failed, whether Snakemake runs."""
     campaign = Path(campaign)
-    loop = loop_state(campaign)
-    manifest = campaign / "results" / "model" / "manifest.json"
+    outputs, log = outputs_by_rule(campaign), latest_log(campaign)
+    loop = loop_state(campaign, outputs, log)
+    manifests = outputs.get("export_model", [])
     if loop.current is None:
         where = "no iteration yet"
-    elif manifest.exists() and loop.last_done is not None:  # the final model is exported
-        final = json.loads(manifest.read_text())["iteration"]
+    elif manifests and loop.last_done is not None:  # the final model is exported
+        final = json.loads((campaign / manifests[0]).read_text())["iteration"]
         why = loop.status if loop.status != "continue" else "loop.max_iterations reached"
         where = f"loop ended at iteration {final} ({why})"
     else:
@@ -204,7 +214,6 @@ def status_line(campaign: str | Path) -> str:
     if loop.ratios is not None and len(loop.ratios):
         where += f"; {_ratios(loop.ratios)}"
     done = sum(jobs_done(campaign).values())
-    log = latest_log(campaign)
     running = locked(campaign)
     open_jobs = len(log.open)
     jobs = f"jobs {done} done, {open_jobs if running else 0} running, {len(log.failed)} failed"

@@ -238,28 +238,24 @@ def read_test_set(path: str | Path):
     return system
 
 
-GRAPH = re.compile(r"iter_(\d+)/train/model_(\d+)/")
-RUN = re.compile(r"teacher/([^/]+)/T([^/]+)/")
-
-
-def errors_on_test_set(graphs: list[str], test_sets: list[str]) -> pd.DataFrame:
+def errors_on_test_set(
+    graphs: list[str], n_models: int, test_sets: list[str], test_runs: list[dict]
+) -> pd.DataFrame:
     """RMSE of every model on every teacher test set, one row per model and set.
 
-    ``graphs`` are ``.../iter_NNN/train/model_M/graph.pb`` paths, ``test_sets`` are
-    ``.../teacher/<composition>/T<temperature>/frames.extxyz`` paths (read from the paths).
-    Columns: iteration, model, composition, temperature_K, frames, rmse_e (eV/atom),
-    rmse_f (eV/angstrom), rmse_v (eV/atom).
+    ``graphs``: every iteration's ensemble in order (iteration 0's ``n_models`` members, then
+    iteration 1's, ...); ``test_sets``: frames files, ``test_runs`` what each is
+    (composition, temperature_K). Columns: iteration, model, composition, temperature_K,
+    frames, rmse_e (eV/atom), rmse_f (eV/angstrom), rmse_v (eV/atom).
     """
-
     systems = {}
-    for path in test_sets:
-        comp, temp = RUN.search(str(path)).groups()
+    for path, run in zip(test_sets, test_runs, strict=True):
         system = read_test_set(path)
         if system is not None:
-            systems[(comp, float(temp))] = system
+            systems[(run["composition"], float(run["temperature_K"]))] = system
     rows = []
-    for graph in graphs:
-        iteration, model = (int(g) for g in GRAPH.search(str(graph)).groups())
+    for k, graph in enumerate(graphs):
+        iteration, model = divmod(k, n_models)
         for (comp, temp), system in systems.items():
             rows.append(
                 {

@@ -135,6 +135,7 @@ rule run_production:
         npt="results/production/{comp}/replica_{replica}/T{temp}/npt.json",
         devi="results/production/{comp}/replica_{replica}/T{temp}/model_devi.out",
         status="results/production/{comp}/replica_{replica}/T{temp}/run_status.json",
+        lammps_log="results/production/{comp}/replica_{replica}/T{temp}/md/log.lammps",
     log:
         "logs/production/{comp}/replica_{replica}/T{temp}.log",
     benchmark:
@@ -188,6 +189,7 @@ use rule run_production as run_production_at_rate with:
         npt="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/npt.json",
         devi="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/model_devi.out",
         status="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/run_status.json",
+        lammps_log="results/production/{comp}/quench_{rate}/replica_{replica}/T{temp}/md/log.lammps",
     log:
         "logs/production/{comp}/quench_{rate}/replica_{replica}/T{temp}.log",
     benchmark:

@@ -59,6 +59,9 @@ rule teacher_test_errors:
     conda:
         "../../envs/deepmd.yaml"
     threads: S.train.threads
+    params:  # models: iteration 0's members, then iteration 1's, ...; one test set per run
+        n_models=N_MODELS,
+        test_runs=[{"composition": c, "temperature_K": t} for c, t in TEACHER_RUNS],
     script:
         "../scripts/teacher_test_errors.py"
 
@@ -108,6 +111,7 @@ rule summarize_teacher:
         teacher=teacher_runs(rules.analyze_teacher_transport.output.transport),
         speed=teacher_runs(rules.teacher_md.output.speed),
         dp=each_run(rules.analyze_transport.output.transport, TEACHER_DP_RUNS),
+        dp_log=each_run(rules.run_production.output.lammps_log, TEACHER_DP_RUNS),
     output:
         teacher="results/teacher/conductivity.csv",
         comparison="results/teacher/comparison.csv",

@@ -54,5 +54,6 @@ for j, (devi, final, status_path) in enumerate(outputs):
         expected,
         note,
     )
+    frame.info.update(composition=wc.comp, explore_job=j, iteration=iteration)  # what it is
     write(final, frame, format="extxyz")
     json.dump(status, open(status_path, "w"), indent=1)

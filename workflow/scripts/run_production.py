@@ -36,7 +36,7 @@ replica = int(snakemake.wildcards.replica)
 run = RunSettings.from_params(p.run)
 run = replace(run, seed=derive(run.seed, replica=replica))  # + temperature in the input
 temperature = float(snakemake.wildcards.temp)
-workdir = Path(snakemake.output.devi).parent / "md"
+workdir = Path(snakemake.output.lammps_log).parent  # LAMMPS runs here (its log: an output)
 models = ensemble_models(snakemake.input.manifest)
 glass = read(snakemake.input.glass)
 crystal = glass.info.get("kind") == "crystal"
@@ -100,6 +100,7 @@ for name, output in [
         shutil.move(workdir / name, output)
     else:  # the run died before writing it: the analysis sees an empty file and the status
         Path(output).touch()
+Path(snakemake.output.lammps_log).touch()  # LAMMPS may not have started (the status says)
 # what the run cost (atom-steps/s, core-hours): reported beside its result
 status["cost"] = run_cost(
     workdir, snakemake.threads, run.timestep_fs, job_wall_s=time.monotonic() - start

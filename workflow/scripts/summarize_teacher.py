@@ -1,7 +1,6 @@
 """Adapter: teacher vs DP transport table and pooled bias, teacher Arrhenius fits, MD speeds."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 
@@ -32,9 +31,7 @@ speeds = []
 runs = zip(snakemake.input.speed, snakemake.params.teacher_runs, strict=True)
 for path, run in runs:  # teacher runs: timed around the ASE dynamics
     speeds.append({**run, **json.load(open(path))})
-runs = zip(snakemake.input.dp, snakemake.params.dp_runs, strict=True)
-for path, run in runs:  # DP runs: LAMMPS "Loop time" in the log beside the run's analysis
-    lammps_log = Path(path).parent / "md" / "log.lammps"
-    if lammps_log.exists():
-        speeds.append({**run, **lammps_speed(lammps_log)})
+runs = zip(snakemake.input.dp_log, snakemake.params.dp_runs, strict=True)
+for path, run in runs:  # DP runs: LAMMPS "Loop time" lines of the same runs' logs
+    speeds.append({**run, **lammps_speed(path)})
 pd.DataFrame(speeds).to_csv(snakemake.output.speed, index=False)
