@@ -55,34 +55,10 @@ def incomplete_outputs(campaign: Path) -> set[str]:
     return {path for path in marks if path != "migration_underway"}
 
 
-def jobs_done(campaign: Path) -> dict[str, int]:
-    """Finished jobs per rule whose outputs are (at least partly) still in the campaign.
-
-    A record exists per output file; a job counts once (its rule and ``job_hash``). A failed
-    job's outputs are deleted by Snakemake, so its records do not count.
-    """
+def finished_outputs(campaign: Path) -> dict[str, dict]:
+    """Metadata record of every output file of a finished job still in the campaign."""
     incomplete = incomplete_outputs(campaign)
-    jobs: set[tuple[str, int]] = set()
-    for path, record in _records(campaign / ".snakemake" / "metadata").items():
-        if path in incomplete or not (campaign / path).exists():
-            continue
-        try:
-            data = json.loads(record.read_text())
-        except (OSError, ValueError):  # being written
-            continue
-        if data.get("incomplete"):
-            continue
-        jobs.add((data.get("rule") or "?", data.get("job_hash") or hash(path)))
-    counts: dict[str, int] = {}
-    for rule, _ in jobs:
-        counts[rule] = counts.get(rule, 0) + 1
-    return counts
-
-
-def outputs_by_rule(campaign: Path) -> dict[str, list[str]]:
-    """Output files of finished jobs that are still in the campaign, per rule (sorted)."""
-    incomplete = incomplete_outputs(campaign)
-    out: dict[str, list[str]] = {}
+    out = {}
     for path, record in _records(campaign / ".snakemake" / "metadata").items():
         if path in incomplete or not (campaign / path).exists():
             continue
@@ -91,7 +67,31 @@ def outputs_by_rule(campaign: Path) -> dict[str, list[str]]:
         except (OSError, ValueError):  # being written
             continue
         if not data.get("incomplete"):
-            out.setdefault(data.get("rule") or "?", []).append(path)
+            out[path] = data
+    return out
+
+
+def jobs_done(campaign: Path) -> dict[str, int]:
+    """Finished jobs per rule whose outputs are (at least partly) still in the campaign.
+
+    A record exists per output file; a job counts once (its rule and ``job_hash``). A failed
+    job's outputs are deleted by Snakemake, so its records do not count.
+    """
+    jobs = {
+        (data.get("rule") or "?", data.get("job_hash") or hash(path))
+        for path, data in finished_outputs(campaign).items()
+    }
+    counts: dict[str, int] = {}
+    for rule, _ in jobs:
+        counts[rule] = counts.get(rule, 0) + 1
+    return counts
+
+
+def outputs_by_rule(campaign: Path) -> dict[str, list[str]]:
+    """Output files of finished jobs that are still in the campaign, per rule (sorted)."""
+    out: dict[str, list[str]] = {}
+    for path, data in finished_outputs(campaign).items():
+        out.setdefault(data.get("rule") or "?", []).append(path)
     return {rule: sorted(paths) for rule, paths in out.items()}
 
 
