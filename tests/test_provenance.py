@@ -113,3 +113,21 @@ def test_teacher_campaign_refuses_dft_frames_naming_both(tmp_path, li3ps4_8, all
     # the same frames in a CP2K campaign at that level of theory are accepted
     config["dft"]["engine"] = "cp2k"
     check(config)
+
+
+def test_teacher_frames_import_into_a_teacher_campaign(tmp_path, li3ps4_8):
+    """A teacher theory can be declared (model, version, dispersion): the same teacher's frames
+    join a teacher campaign; another teacher's only with allow_mixed_theory; a theory of
+    neither shape is refused by the schema."""
+    config = _teacher_campaign_importing_dft(tmp_path, li3ps4_8)
+    entry = config["init"]["import"][0]
+    entry["theory"] = {"model": "CHGNet", "model_version": "0.3.0", "dispersion": "none"}
+    check(validated(config))
+    entry["theory"] = {"model": "SevenNet-0", "model_version": "11Jul2024", "dispersion": "none"}
+    with pytest.raises(ConfigError, match="model"):
+        check(validated(config))
+    entry["allow_mixed_theory"] = True
+    check(validated(config))
+    entry["theory"] = {"model": "CHGNet", "cutoff": 400}
+    with pytest.raises(Exception, match="valid"):
+        validated(config)
