@@ -322,6 +322,7 @@ def main(argv=None) -> None:
         args.sizes, args.threads, args.cp2k_steps, args.dp_steps = [16], [1], 1, 20
         args.repeats, args.preset, args.scaling_atoms, args.atom_steps = 1, "cheap", [32], 640
         args.train_steps, args.label_frames, args.teacher_steps = 1, 1, 5
+        args.teacher_atom_steps = 320  # 10 steps of the 32-atom cell
         args.template = REPO / "config" / "deepmd-demo.json"
         args.workdir = args.workdir.with_name(args.workdir.name + "_smoke")
     rec = Record(
