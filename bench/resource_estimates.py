@@ -87,6 +87,9 @@ def estimate_minutes(rule: str, config: dict, wildcards: dict, threads: int, n_j
     if rule in ("label_frame", "label_candidate"):
         d = config["dft"]
         return d["timeout_s"] * d["max_attempts"] / 60 + r.overhead_min
+    if rule == "aimd_init" and config["dft"]["engine"] == "mlip":  # the teacher's own MD
+        steps = config["init"]["aimd"]["steps"] + 1
+        return R.md_minutes(atoms[wc.comp], steps, r.teacher_atom_steps_per_s, threads, r)
     if rule == "aimd_init":
         cores = R.dft_ranks(config) * config["dft"]["threads"]
         per_step = r.dft_core_s_per_step * (atoms[wc.comp] / R.DFT_REFERENCE_ATOMS) ** 3 / cores
@@ -128,7 +131,7 @@ def main(argv=None) -> int:
     p.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml")
     args = p.parse_args(argv)
     raw = yaml.safe_load(args.config.read_text())
-    rec = Record("resource_estimates", {"config": str(args.config)}, smoke=args.smoke)
+    rec = Record(args.name or "resource_estimates", {"config": str(args.config)}, smoke=args.smoke)
     with tempfile.TemporaryDirectory(prefix="lpsflow-resources-") as tmp:
         folder = Path(tmp)
         campaign(folder, raw)

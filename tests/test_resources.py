@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from conftest import REPO, SCHEMA, SNAKEMAKE
+from conftest import REPO, SCHEMA, SNAKEMAKE, shipped, validated
 
 from lpsflow import resources as R
 
@@ -140,3 +140,18 @@ def test_dry_run_gives_default_production_job_the_formula(tmp_path):
     runtime = int(block.split("runtime=", 1)[1].split(",")[0].split()[0])
     threads = int(block.split("threads: ", 1)[1].split()[0]) if "threads: " in block else 1
     assert runtime == production_formula(config, threads)
+
+
+def test_a_teacher_campaign_sizes_its_initial_md_as_the_teacher_not_cp2k():
+    """With dft.engine mlip, aimd_init runs the teacher's own MD (seconds per 100 steps of
+    ~100 atoms), not CP2K: its limit follows the teacher's speed and asks for no MPI ranks."""
+    config = validated(shipped("validation.yaml"))
+    teacher = R.aimd_init(config, 96)
+    as_cp2k = R.aimd_init({**config, "dft": {**config["dft"], "engine": "cp2k"}}, 96)
+    r = R.ResourceSettings.from_config(config)
+    expected = R.md_minutes(
+        96, config["init"]["aimd"]["steps"] + 1, r.teacher_atom_steps_per_s, 1, r
+    )
+    assert teacher["runtime"] == R.limit(expected, r) < as_cp2k["runtime"]
+    resources = R.rule_resources("aimd_init", config)
+    assert "tasks" not in resources and "mpi" not in resources

@@ -199,11 +199,16 @@ def label_frame(config: dict) -> dict:
     }
 
 
-def aimd_init(config: dict, atoms: int) -> dict:
+def aimd_init(config: dict, atoms: int, threads: int = 1) -> dict:
     """Resources of one ``aimd_init`` job: ``init.aimd.steps`` CP2K steps of ``atoms`` atoms,
-    the measured step time scaled by (atoms / 48)^3, over the job's cores (ranks x threads)."""
+    the measured step time scaled by (atoms / 48)^3, over the job's cores (ranks x threads);
+    with the teacher (``dft.engine: mlip``) its own MD at the teacher's measured speed, in
+    the job's process (no MPI ranks)."""
     r = ResourceSettings.from_config(config)
     steps = int(config["init"]["aimd"]["steps"]) + 1
+    if config["dft"]["engine"] == "mlip":
+        minutes = md_minutes(atoms, steps, r.teacher_atom_steps_per_s, threads, r)
+        return {"runtime": limit(minutes, r), "mem_mb_per_cpu": r.mem_mb_per_cpu}
     cores = dft_ranks(config) * int(config["dft"]["threads"])
     per_step = r.dft_core_s_per_step * (atoms / DFT_REFERENCE_ATOMS) ** 3 / max(cores, 1)
     minutes = steps * per_step * r.safety / 60.0 + r.overhead_min
@@ -244,7 +249,7 @@ def rule_resources(rule: str, config: dict, n_explore_jobs: int = 1) -> dict:
             config, threads, int(wildcards.iter), atoms[wildcards.comp], n_explore_jobs
         ),
         "train_model": lambda wildcards, threads: train_model(config, int(wildcards.iter) > 0),
-        "aimd_init": lambda wildcards, threads: aimd_init(config, atoms[wildcards.comp]),
+        "aimd_init": lambda wildcards, threads: aimd_init(config, atoms[wildcards.comp], threads),
         "label_frame": lambda wildcards, threads: label_frame(config),
         "label_candidate": lambda wildcards, threads: label_frame(config),
     }
@@ -259,6 +264,8 @@ def rule_resources(rule: str, config: dict, n_explore_jobs: int = 1) -> dict:
     out = {"runtime": lambda wildcards, threads: estimate(wildcards, threads)["runtime"], **mem}
     if rule in GPU_RULES:
         out.update(gpu_resources(r))
-    if rule in ("label_frame", "label_candidate", "aimd_init"):
+    if rule in ("label_frame", "label_candidate") or (
+        rule == "aimd_init" and config["dft"]["engine"] != "mlip"
+    ):
         out.update(mpi_resources(config))
     return out
