@@ -109,6 +109,21 @@ def test_block_quotes_the_records_numbers():
     assert "**Stale or unknown**" in block  # no commit named
 
 
+def test_a_fresh_clone_run_quotes_setup_and_demo_times():
+    rec = record("")
+    del rec["figures"]["demo end to end (time -v)"]
+    rec["figures"].update(
+        {
+            "make setup on a fresh clone (time -v)": {"value": 270.0},
+            "make demo after it (time -v)": {"value": 1500.0},
+            "fresh clone to report, set-up included": {"value": 1770.0},
+        }
+    )
+    block = _readme.demo_block(rec)
+    assert "End to end: 25.0 min." in block
+    assert "`make setup` 4.5 min, then `make demo` 25.0 min." in block
+
+
 def test_unconverged_record_says_so():
     rec = record("")
     rec["science"]["converged"] = False
