@@ -65,6 +65,7 @@ def test_status_of_a_campaign_in_progress(tmp_path):
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a failed assertion kills its waiting jobs too
     )
     try:
         deadline = time.monotonic() + 60
@@ -80,7 +81,8 @@ def test_status_of_a_campaign_in_progress(tmp_path):
         (tmp_path / "release").touch()
         proc.wait(timeout=60)
     finally:
-        proc.kill()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     line = status_line(tmp_path)
     assert "jobs 2 done, 0 running, 1 failed" in line and line.endswith("snakemake not running")
     assert jobs_done(tmp_path) == {"finish": 1, "wait": 1}
@@ -101,6 +103,7 @@ def test_loop_state_from_the_rules_outputs_and_the_running_jobs(tmp_path):
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a failed assertion kills its waiting jobs too
     )
     try:
         deadline = time.monotonic() + 60
@@ -115,7 +118,8 @@ def test_loop_state_from_the_rules_outputs_and_the_running_jobs(tmp_path):
         (tmp_path / "release").touch()
         proc.wait(timeout=60)
     finally:
-        proc.kill()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     # a file of that name that no job wrote is not a table of the loop
     (tmp_path / "tables" / "it_005.csv").write_text((tmp_path / "summary_000.csv").read_text())
     assert loop_state(tmp_path).last_done == 0
