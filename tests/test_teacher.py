@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from ase import Atoms
+from ase import Atoms, units
 from conftest import lj_cell
 
 from lpsflow.teacher import (
@@ -267,6 +267,14 @@ def test_every_iteration_scored_on_the_same_test_set(local_campaign, tmp_path):
     rmse_f = np.sqrt(np.mean((pred["forces"] - system["forces"]) ** 2))
     assert table.iloc[-1]["rmse_f"] == pytest.approx(rmse_f, rel=1e-6)
     assert table.iloc[-1]["frames"] == len(labelled)
+    # the pressure bias from the model's virial and ASE's stress of the same frames (GPa)
+    p_label = np.array([-np.trace(f.get_stress(voigt=False)) / 3 for f in labelled])
+    p_model = np.einsum("fii->f", pred["virials"]) / 3 / [f.get_volume() for f in labelled]
+    diff = (p_model - p_label) / units.GPa
+    assert table.iloc[-1]["bias_p_GPa"] == pytest.approx(diff.mean(), rel=1e-6)
+    assert table.iloc[-1]["bias_p_err_GPa"] == pytest.approx(
+        diff.std(ddof=1) / np.sqrt(len(diff)), rel=1e-6
+    )
 
 
 def test_report_pools_test_rmse_over_temperatures_by_frame():
@@ -290,6 +298,71 @@ def test_report_pools_test_rmse_over_temperatures_by_frame():
     member_1 = np.sqrt((10 * 0.1**2 + 30 * 0.3**2) / 40)
     assert table.loc[1, "rmse_f"] == pytest.approx((0.2 + member_1) / 2)
     assert table.loc[1, "frames"] == 40 and table.loc[0, "rmse_e"] == pytest.approx(0.01)
+
+
+def test_pressure_bias_is_the_ase_pressure_difference_on_the_same_frames():
+    """pressure_differences uses dpdata's virial (-stress x V) and gives, per frame, the model's
+    pressure minus the label's, as ASE's -trace(stress)/3 of each would; the bias is their mean
+    with the standard error over frames."""
+    from ase.calculators.lj import LennardJones
+
+    from lpsflow.evaluation import pressure_bias, pressure_differences
+
+    frames, label_v, model_v, expected = [], [], [], []
+    for k, scale in enumerate([0.85, 0.9, 0.95]):
+        atoms, _ = lj_cell(seed=k)
+        atoms.set_cell(atoms.cell * scale, scale_atoms=True)
+        teacher = LennardJones(sigma=2.0, epsilon=0.01, rc=3.5, smooth=True)
+        model = LennardJones(sigma=2.2, epsilon=0.01, rc=3.5, smooth=True)  # larger atoms
+        stresses = []
+        for calc in (teacher, model):
+            atoms.calc = calc
+            stresses.append(atoms.get_stress(voigt=False))
+        v = atoms.get_volume()
+        label_v.append(-stresses[0] * v)
+        model_v.append(-stresses[1] * v)
+        expected.append((np.trace(stresses[0]) - np.trace(stresses[1])) / 3 / units.GPa)
+        frames.append(np.asarray(atoms.cell))
+    diff = pressure_differences(np.array(model_v), np.array(label_v), np.array(frames))
+    assert diff == pytest.approx(expected, rel=1e-9)
+    assert (diff > 0).all()  # larger atoms push outwards: the model's box would come out larger
+    bias = pressure_bias(diff)
+    assert bias["bias_p_GPa"] == pytest.approx(np.mean(expected))
+    assert bias["bias_p_err_GPa"] == pytest.approx(np.std(expected, ddof=1) / np.sqrt(3))
+    assert np.isnan(pressure_bias(diff[:1])["bias_p_err_GPa"])
+    assert np.isnan(pressure_bias([])["bias_p_GPa"])
+
+
+def test_report_pressure_bias_per_iteration_and_last_iteration_table():
+    from lpsflow.report import pressure_bias_table, teacher_test_table
+
+    rmse = pd.DataFrame(
+        {
+            "iteration": [0, 0, 0, 0, 1, 1, 1, 1],
+            "model": [0, 0, 1, 1, 0, 0, 1, 1],
+            "composition": ["A"] * 8,
+            "temperature_K": [800.0, 1000.0] * 4,
+            "frames": [10, 30] * 4,
+            "rmse_e": [0.01] * 8,
+            "rmse_f": [0.2] * 8,
+            "rmse_v": [0.02] * 8,
+            "bias_p_GPa": [0.8, 0.4, 0.6, 0.4, 0.3, 0.1, 0.1, 0.1],
+            "bias_p_err_GPa": [0.02, 0.04, 0.02, 0.04, 0.01, 0.03, 0.03, 0.05],
+        }
+    )
+    per_iteration = teacher_test_table(rmse).set_index("iteration")["bias_p_GPa"]
+    member_0 = (10 * 0.8 + 30 * 0.4) / 40  # frame-weighted over the temperatures
+    member_1 = (10 * 0.6 + 30 * 0.4) / 40
+    assert per_iteration[0] == pytest.approx((member_0 + member_1) / 2)
+    assert per_iteration[1] == pytest.approx(((10 * 0.3 + 30 * 0.1) / 40 + 0.1) / 2)
+    comparison = pd.DataFrame(
+        {"composition": ["A", "A"], "temperature_K": [800.0, 1000.0], "volume_ratio": [1.2, 1.0]}
+    )
+    last = pressure_bias_table(rmse, comparison).set_index("temperature_K")
+    assert last.loc[800.0, "bias_p_GPa"] == pytest.approx(0.2)  # iteration 1 only
+    assert last.loc[800.0, "bias_p_err_GPa"] == pytest.approx(0.02)
+    assert last.loc[1000.0, "volume_ratio"] == 1.0 and last.loc[1000.0, "frames"] == 30
+    assert pressure_bias_table(rmse.drop(columns=["bias_p_GPa"]), comparison).empty
 
 
 def test_report_section_states_agreement(tmp_path, li3ps4_8):
@@ -337,7 +410,17 @@ def test_report_section_states_agreement(tmp_path, li3ps4_8):
         "teacher_structure": [tmp_path / "A" / "structure.json"],
     }
     config = {"dft": {"engine": "mlip", "physics": {"model": "chgnet-0.3.0"}}}  # S.science()
+    assert teacher_section(inp, {"A": structure}, arr, config, ["A"])["eos"] is None  # no test set
+    test = _table([1e-5, 2e-5], [0, 0])[["composition", "temperature_K"]].assign(
+        iteration=0, model=0, frames=20, rmse_e=0.01, rmse_f=0.2, rmse_v=0.02
+    )
+    test.assign(bias_p_GPa=[0.31, -0.05], bias_p_err_GPa=0.02).to_csv(
+        tmp_path / "test_rmse.csv", index=False
+    )
+    inp["teacher_test"] = tmp_path / "test_rmse.csv"
     section = teacher_section(inp, {"A": structure}, arr, config, ["A"])
+    eos = section["eos"].replace("<wbr>", "")
+    assert "bias_p_GPa" in eos and "0.31" in eos and "1.34" in eos
     assert section["model"] == "chgnet-0.3.0"
     assert section["volume_ratio"] == "1.34-1.34"  # only the box more than 5 % off
     assert not section["all_agree"] and section["n_agree"] == 1 and section["n_compared"] == 2

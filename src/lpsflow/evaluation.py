@@ -5,6 +5,9 @@ from __future__ import annotations
 import dpdata
 import numpy as np
 
+#: GPa per eV/angstrom^3
+EV_A3_GPA = 160.21766208
+
 
 def predict(graph: str, system: dpdata.LabeledSystem) -> dict:
     """DeePMD predictions (eV, eV/angstrom) for every frame of ``system``."""
@@ -26,9 +29,35 @@ def predict(graph: str, system: dpdata.LabeledSystem) -> dict:
     }
 
 
-def errors(graph: str, systems: list[dpdata.LabeledSystem]) -> dict:
-    """RMSE of energy per atom (eV/atom), force components (eV/A), virial per atom (eV/atom)."""
-    de, df, dv = [], [], []
+def pressure_differences(
+    predicted_virials: np.ndarray, label_virials: np.ndarray, cells: np.ndarray
+) -> np.ndarray:
+    """Per frame, the model's static pressure minus the label's, GPa: trace(virial) / (3 V)
+    (dpdata's and DeePMD's virial = -stress x V). The kinetic term is the same for both on the
+    same frame and cancels."""
+    volumes = np.abs(np.linalg.det(np.asarray(cells).reshape(-1, 3, 3)))
+    diff = np.asarray(predicted_virials).reshape(-1, 3, 3) - np.asarray(label_virials).reshape(
+        -1, 3, 3
+    )
+    return np.trace(diff, axis1=1, axis2=2) / 3 / volumes * EV_A3_GPA
+
+
+def pressure_bias(differences: np.ndarray) -> dict:
+    """Mean of per-frame pressure differences (GPa) and its standard error over frames
+    (ddof 1; NaN below 2 frames). Paired on the same frames, so it resolves an equation-of-
+    state bias far more sharply than two NPT volumes of a small cell do."""
+    d = np.asarray(differences, dtype=float).ravel()
+    if d.size == 0:
+        return {"bias_p_GPa": np.nan, "bias_p_err_GPa": np.nan}
+    err = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else np.nan
+    return {"bias_p_GPa": float(d.mean()), "bias_p_err_GPa": err}
+
+
+def errors(graph: str, systems: list[dpdata.LabeledSystem], pressure: bool = False) -> dict:
+    """RMSE of energy per atom (eV/atom), force components (eV/A), virial per atom (eV/atom);
+    with ``pressure``, also the model's mean static pressure error on these frames and its
+    standard error (:func:`pressure_bias`, GPa; NaN without virial labels)."""
+    de, df, dv, dp = [], [], [], []
     for system in systems:
         pred = predict(graph, system)
         n = system.get_natoms()
@@ -36,18 +65,23 @@ def errors(graph: str, systems: list[dpdata.LabeledSystem]) -> dict:
         df.append((pred["forces"] - system["forces"]).ravel())
         if "virials" in system.data:
             dv.append(((pred["virials"] - system["virials"]) / n).ravel())
+            dp.append(pressure_differences(pred["virials"], system["virials"], system["cells"]))
     if not de:
-        return {"frames": 0, "rmse_e": np.nan, "rmse_f": np.nan, "rmse_v": np.nan}
+        out = {"frames": 0, "rmse_e": np.nan, "rmse_f": np.nan, "rmse_v": np.nan}
+        return {**out, **pressure_bias([])} if pressure else out
 
     def rmse(parts):
         return float(np.sqrt(np.mean(np.concatenate(parts) ** 2))) if parts else np.nan
 
-    return {
+    out = {
         "frames": int(sum(len(x) for x in de)),
         "rmse_e": rmse(de),
         "rmse_f": rmse(df),
         "rmse_v": rmse(dv),
     }
+    if pressure:
+        out.update(pressure_bias(np.concatenate(dp) if dp else []))
+    return out
 
 
 def frame_features(graph: str, frames: list, type_map: list[str]) -> np.ndarray:

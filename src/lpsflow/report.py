@@ -672,6 +672,33 @@ def teacher_test_table(rmse: pd.DataFrame) -> pd.DataFrame:
         rmse_f_sd=("rmse_f", "std"),
         rmse_v=("rmse_v", "mean"),
     )
+    if "bias_p_GPa" in rmse:  # DP - teacher pressure: frame-weighted over temperatures
+        weighted = rmse.assign(w=rmse["bias_p_GPa"] * rmse["frames"])
+        member = weighted.groupby(["iteration", "composition", "model"], as_index=False)[
+            ["w", "frames"]
+        ].sum()
+        member["bias_p_GPa"] = member["w"] / member["frames"]
+        mean = member.groupby(["iteration", "composition"], as_index=False)["bias_p_GPa"].mean()
+        out = out.merge(mean, on=["iteration", "composition"], how="left")
+    return out
+
+
+def pressure_bias_table(rmse: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """The last iteration's DP - teacher static pressure on the teacher's own frames, per
+    composition and temperature (mean over members; ``bias_p_err_GPa``: the members' mean
+    standard error over frames), beside the DP / teacher NPT box ratio of the same point."""
+    cols = ["composition", "temperature_K", "frames", "bias_p_GPa", "bias_p_err_GPa"]
+    if rmse.empty or "bias_p_GPa" not in rmse:
+        return pd.DataFrame(columns=[*cols, "volume_ratio"])
+    last = rmse[rmse["iteration"] == rmse["iteration"].max()]
+    out = last.groupby(["composition", "temperature_K"], as_index=False).agg(
+        frames=("frames", "first"),
+        bias_p_GPa=("bias_p_GPa", "mean"),
+        bias_p_err_GPa=("bias_p_err_GPa", "mean"),
+    )
+    if "volume_ratio" in comparison:
+        ratio = comparison[["composition", "temperature_K", "volume_ratio"]]
+        out = out.merge(ratio, on=["composition", "temperature_K"], how="left")
     return out
 
 
@@ -767,10 +794,12 @@ def teacher_section(
     far = ratio[(ratio - 1).abs() > 0.05]
     test_path = _optional(inp, "teacher_test")
     test = teacher_test_table(pd.read_csv(test_path)) if test_path else None
+    eos = pressure_bias_table(pd.read_csv(test_path), table) if test_path else None
     return {
         "volume_ratio": (
             f"{far.min():.2f}-{far.max():.2f}" if len(far) else None
         ),  # DP box / teacher box where they differ by more than 5 %
+        "eos": table_html(eos) if eos is not None and len(eos) else None,
         "test": table_html(test) if test is not None and len(test) else None,
         "fig_test": plot_teacher_test(test) if test is not None and len(test) else None,
         "test_frames": int(test["frames"].max()) if test is not None and len(test) else 0,

@@ -246,7 +246,10 @@ def errors_on_test_set(
     ``graphs``: every iteration's ensemble in order (iteration 0's ``n_models`` members, then
     iteration 1's, ...); ``test_sets``: frames files, ``test_runs`` what each is
     (composition, temperature_K). Columns: iteration, model, composition, temperature_K,
-    frames, rmse_e (eV/atom), rmse_f (eV/angstrom), rmse_v (eV/atom).
+    frames, rmse_e (eV/atom), rmse_f (eV/angstrom), rmse_v (eV/atom), and bias_p_GPa /
+    bias_p_err_GPa: the model's static pressure minus the teacher's on the same frames (the
+    teacher's own NVT box), mean and standard error over frames. A positive bias is a DP that
+    pushes outwards where the teacher does not: its NPT box comes out larger.
     """
     systems = {}
     for path, run in zip(test_sets, test_runs, strict=True):
@@ -263,12 +266,14 @@ def errors_on_test_set(
                     "model": model,
                     "composition": comp,
                     "temperature_K": temp,
-                    **errors(str(graph), [system]),
+                    **errors(str(graph), [system], pressure=True),
                 }
             )
     keys = ["iteration", "model", "composition", "temperature_K"]
     if not rows:
-        return pd.DataFrame(columns=[*keys, "frames", "rmse_e", "rmse_f", "rmse_v"])
+        return pd.DataFrame(
+            columns=[*keys, "frames", "rmse_e", "rmse_f", "rmse_v", "bias_p_GPa", "bias_p_err_GPa"]
+        )
     return pd.DataFrame(rows).sort_values(keys).reset_index(drop=True)
 
 
