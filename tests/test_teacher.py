@@ -277,21 +277,28 @@ def test_every_iteration_scored_on_the_same_test_set(local_campaign, tmp_path):
     )
 
 
-def test_report_pools_test_rmse_over_temperatures_by_frame():
-    from lpsflow.report import teacher_test_table
-
-    rmse = pd.DataFrame(
+def _test_rmse(rmse_f: list, **columns) -> pd.DataFrame:
+    """A test_rmse.csv table: iterations 0 and 1, members 0 and 1, 800 K (10 frames) and
+    1000 K (30 frames), in that order; ``columns`` add or replace columns."""
+    return pd.DataFrame(
         {
             "iteration": [0, 0, 0, 0, 1, 1, 1, 1],
             "model": [0, 0, 1, 1, 0, 0, 1, 1],
             "composition": ["A"] * 8,
-            "temperature_K": [800, 1000] * 4,
+            "temperature_K": [800.0, 1000.0] * 4,
             "frames": [10, 30] * 4,
             "rmse_e": [0.01] * 8,
-            "rmse_f": [0.4, 0.8, 0.4, 0.8, 0.2, 0.2, 0.1, 0.3],
+            "rmse_f": rmse_f,
             "rmse_v": [0.02] * 8,
+            **columns,
         }
     )
+
+
+def test_report_pools_test_rmse_over_temperatures_by_frame():
+    from lpsflow.report import teacher_test_table
+
+    rmse = _test_rmse([0.4, 0.8, 0.4, 0.8, 0.2, 0.2, 0.1, 0.3])
     table = teacher_test_table(rmse).set_index("iteration")
     pooled = np.sqrt((10 * 0.4**2 + 30 * 0.8**2) / 40)
     assert table.loc[0, "rmse_f"] == pytest.approx(pooled) and table.loc[0, "rmse_f_sd"] == 0
@@ -336,19 +343,10 @@ def test_pressure_bias_is_the_ase_pressure_difference_on_the_same_frames():
 def test_report_pressure_bias_per_iteration_and_last_iteration_table():
     from lpsflow.report import pressure_bias_table, teacher_test_table
 
-    rmse = pd.DataFrame(
-        {
-            "iteration": [0, 0, 0, 0, 1, 1, 1, 1],
-            "model": [0, 0, 1, 1, 0, 0, 1, 1],
-            "composition": ["A"] * 8,
-            "temperature_K": [800.0, 1000.0] * 4,
-            "frames": [10, 30] * 4,
-            "rmse_e": [0.01] * 8,
-            "rmse_f": [0.2] * 8,
-            "rmse_v": [0.02] * 8,
-            "bias_p_GPa": [0.8, 0.4, 0.6, 0.4, 0.3, 0.1, 0.1, 0.1],
-            "bias_p_err_GPa": [0.02, 0.04, 0.02, 0.04, 0.01, 0.03, 0.03, 0.05],
-        }
+    rmse = _test_rmse(
+        [0.2] * 8,
+        bias_p_GPa=[0.8, 0.4, 0.6, 0.4, 0.3, 0.1, 0.1, 0.1],
+        bias_p_err_GPa=[0.02, 0.04, 0.02, 0.04, 0.01, 0.03, 0.03, 0.05],
     )
     per_iteration = teacher_test_table(rmse).set_index("iteration")["bias_p_GPa"]
     member_0 = (10 * 0.8 + 30 * 0.4) / 40  # frame-weighted over the temperatures
