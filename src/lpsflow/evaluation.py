@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dpdata
 import numpy as np
-
-#: GPa per eV/angstrom^3
-EV_A3_GPA = 160.21766208
+from ase import units
 
 
 def predict(graph: str, system: dpdata.LabeledSystem) -> dict:
@@ -39,7 +37,7 @@ def pressure_differences(
     diff = np.asarray(predicted_virials).reshape(-1, 3, 3) - np.asarray(label_virials).reshape(
         -1, 3, 3
     )
-    return np.trace(diff, axis1=1, axis2=2) / 3 / volumes * EV_A3_GPA
+    return np.trace(diff, axis1=1, axis2=2) / 3 / volumes / units.GPa
 
 
 def pressure_bias(differences: np.ndarray) -> dict:

@@ -793,8 +793,9 @@ def teacher_section(
     ratio = table["volume_ratio"] if "volume_ratio" in table else pd.Series(dtype=float)
     far = ratio[(ratio - 1).abs() > 0.05]
     test_path = _optional(inp, "teacher_test")
-    test = teacher_test_table(pd.read_csv(test_path)) if test_path else None
-    eos = pressure_bias_table(pd.read_csv(test_path), table) if test_path else None
+    rmse = pd.read_csv(test_path) if test_path else None
+    test = teacher_test_table(rmse) if rmse is not None else None
+    eos = pressure_bias_table(rmse, table) if rmse is not None else None
     return {
         "volume_ratio": (
             f"{far.min():.2f}-{far.max():.2f}" if len(far) else None
