@@ -10,6 +10,19 @@ measured density of ``src/lpsflow/data/measured_density.csv`` (first row of the 
 lattice parameters per conventional cell (angstrom) against experiment, and the speed of the
 dynamics (atom-steps per second of one process, model loading excluded).
 
+With ``--glass`` (default: a 96-atom LPS75 glass of the units campaign, shipped in
+``bench/data``), each teacher also runs isotropic NPT of that glass at 300 K (the glass as
+relaxed by the teacher in the same time, not re-made by it) and gives the crystal-to-glass
+density ratio against the crystal of the same composition; and with ``--d-steps`` > 0 the
+Li diffusion coefficient of that glass at ``--d-temperature`` with the workflow's own teacher
+MD (:func:`lpsflow.teacher.run_teacher_md`: NPT to the mean box, then NVT) and MSD fit
+(:func:`lpsflow.transport.fit_diffusion`).
+
+Velocities are drawn at ``--velocity-temperature`` (default 2 x 300 K): a cell started at its
+energy minimum shares the kinetic energy with the potential one and settles near half of it.
+The density drift is the difference between the last and the third quarter of the run (the
+two halves of the averaged part), in percent.
+
 Experimental cells: beta-Li3PS4 is the cell of Homma et al. (2011) shipped in
 :data:`lpsflow.crystals.BETA_LI3PS4`; for Li7P3S11 the shipped cell is the DFT-relaxed
 Materials Project cell (another setting), so its lengths are compared sorted with the
@@ -17,6 +30,7 @@ Yamane et al. (2007) cell as listed in ``measured_density.csv`` (a b c 12.5009 6
 12.5303 angstrom, read there from NRC-Mila/OBELiX all.csv); angles are not compared.
 
     python bench/teacher_card.py                       # CHGNet, CHGNet+D3(BJ), 1 ps
+    python bench/teacher_card.py --teachers chgnet-0.3.0+d3zero --steps 1000 --d-steps 2500
     python bench/teacher_card.py --teachers chgnet-0.3.0 --steps 500
     python bench/teacher_card.py --smoke               # 4 steps of one unit cell
     python bench/teacher_card.py --combine bench/records/teacher_card_*.json  # runs made apart
@@ -50,6 +64,8 @@ TEACHERS = {
 REPEATS = {"beta-Li3PS4": (1, 1, 3), "Li7P3S11": (2, 1, 1)}
 #: Yamane et al. (2007) Li7P3S11 cell lengths (angstrom), as measured_density.csv lists them
 YAMANE_LENGTHS = (12.5009, 6.0316, 12.5303)
+#: a project glass: replica 0 of LPS75 (96 atoms, the DP's melt-quench) of config/units.yaml
+GLASS = Path(__file__).parent / "data" / "glass_LPS75_96atoms_units.extxyz"
 
 
 def measured_density(crystal: str) -> tuple[float, str]:
@@ -73,21 +89,31 @@ def experimental_lengths(crystal: str) -> tuple[np.ndarray, bool]:
     return np.array(YAMANE_LENGTHS), False
 
 
-def npt_card(atoms, calc, steps: int, timestep_fs: float, seed: int = 0) -> dict:
-    """Anisotropic NPT at 300 K and 1 bar; means over the second half (density g/cm3, lengths
-    and angles of the supercell in angstrom and degrees) and the speed (atom-steps/s)."""
+def npt_card(
+    atoms,
+    calc,
+    steps: int,
+    timestep_fs: float,
+    seed: int = 0,
+    velocity_temperature: float = 600.0,
+    isotropic: bool = False,
+) -> dict:
+    """NPT at 300 K and 1 bar (anisotropic, or isotropic for a glass); means over the second
+    half (density g/cm3, lengths and angles of the supercell in angstrom and degrees), the
+    density drift between the two quarters of that half (%) and the speed (atom-steps/s)."""
     from ase import units
-    from ase.md.nose_hoover_chain import MTKNPT
+    from ase.md.nose_hoover_chain import MTKNPT, IsotropicMTKNPT
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 
     from lpsflow.crystals import cell_density
 
     atoms = atoms.copy()
     atoms.calc = calc
-    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    MaxwellBoltzmannDistribution(atoms, temperature_K=velocity_temperature, rng=rng)
     Stationary(atoms)
     dt = timestep_fs * units.fs
-    md = MTKNPT(
+    md = (IsotropicMTKNPT if isotropic else MTKNPT)(
         atoms,
         timestep=dt,
         temperature_K=300,
@@ -107,15 +133,109 @@ def npt_card(atoms, calc, steps: int, timestep_fs: float, seed: int = 0) -> dict
     md.run(steps // 2)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     samples = np.array(samples)
+    quarter = len(samples) // 2
     return {
         "density": float(samples[:, 0].mean()),
         "density_std": float(samples[:, 0].std()),
+        "density_drift_pct": drift_pct(samples[:, 0], quarter),
         "cellpar": samples[:, 1:7].mean(axis=0).tolist(),
         "temperature_K": float(samples[:, 7].mean()),
         "wall_s": wall,
         "cpu_s": cpu,
         "atom_steps_per_s": len(atoms) * steps / wall,
     }
+
+
+def drift_pct(values: np.ndarray, split: int) -> float:
+    """Mean of ``values[split:]`` against the mean of ``values[:split]``, in percent."""
+    return float(100 * (values[split:].mean() / values[:split].mean() - 1))
+
+
+def li_diffusion(
+    glass,
+    calc,
+    temperature: float,
+    steps: int,
+    workdir: Path,
+    seed: int = 0,
+    npt_steps: int = 500,
+    equilibration_steps: int = 250,
+    dump_every: int = 10,
+) -> dict:
+    """Li D (cm2/s) of ``glass`` at ``temperature`` with the workflow's teacher MD (NPT to the
+    mean box at 1 bar, NVT equilibration, ``steps`` NVT steps, all of 2 fs, Li every 10
+    steps) and MSD fit; with the NVT box's density."""
+    from ase.io import read
+
+    from lpsflow.crystals import cell_density
+    from lpsflow.teacher import run_teacher_md
+    from lpsflow.transport import fit_diffusion, msd_from_dump
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    dump, final = workdir / "li.dump", workdir / "final.extxyz"
+    timestep_fs, every = 2.0, dump_every
+    speed = run_teacher_md(
+        glass,
+        calc,
+        temperature,
+        timestep_fs=timestep_fs,
+        equilibration_steps=equilibration_steps,
+        steps=steps,
+        dump_every=every,
+        seed=seed,
+        dump_path=dump,
+        type_map=["Li", "P", "S"],
+        final_path=final,
+        npt_steps=npt_steps,
+    )
+    lags, msd = msd_from_dump(str(dump), every * timestep_fs * 1e-3)
+    fit = fit_diffusion(lags, msd)
+    return {
+        "d_temperature_K": temperature,
+        "d_run_ps": float(lags[-1]),
+        "D_cm2_s": fit["D_cm2_s"],
+        "D_err_cm2_s": fit["D_err_cm2_s"],
+        "beta": fit.get("beta"),
+        "d_box_density": cell_density(read(final)),
+        "d_speed": speed,
+    }
+
+
+def glass_card(glass, calc, args, rows: list[dict], teacher: str) -> dict:
+    """The glass part of one teacher's card: its 300 K NPT density, the ratio of the
+    teacher's crystal of the same composition (a row of ``rows``) to it, and Li D."""
+    from lpsflow.crystals import cell_density
+
+    card = npt_card(
+        glass,
+        calc,
+        args.steps,
+        args.timestep_fs,
+        velocity_temperature=args.velocity_temperature,
+        isotropic=True,
+    )
+    x = glass.info.get("composition", "")
+    crystal = {"LPS75": "beta-Li3PS4", "LPS70": "Li7P3S11"}.get(x)
+    same = [r for r in rows if r["teacher"] == teacher and r["crystal"] == crystal]
+    row = {
+        "teacher": teacher,
+        "glass": x,
+        "atoms": len(glass),
+        "start_density": cell_density(glass),
+        "density": card["density"],
+        "density_std": card["density_std"],
+        "density_drift_pct": card["density_drift_pct"],
+        "temperature_K": card["temperature_K"],
+        "crystal": crystal,
+        "crystal_to_glass": same[0]["density"] / card["density"] if same else float("nan"),
+    }
+    if args.d_steps > 0:
+        workdir = args.out / f"{args.name}_md" / teacher
+        stages = {"npt_steps": 500, "equilibration_steps": 250, "dump_every": 10}
+        if args.smoke:  # 4 NPT, 4 equilibration steps, Li every step
+            stages = {"npt_steps": 4, "equilibration_steps": 4, "dump_every": 1}
+        row.update(li_diffusion(glass, calc, args.d_temperature, args.d_steps, workdir, **stages))
+    return row
 
 
 def verdict(record: Record, rows: list[dict]) -> None:
@@ -144,6 +264,7 @@ def combine(parts: list[Path], out: Path) -> None:
     record.data["parts"] = [{k: r.get(k) for k in keys} for r in records]
     rows = [row for r in records for row in r["rows"]]
     record.data["rows"] = rows
+    record.data["glass_rows"] = [row for r in records for row in r.get("glass_rows", [])]
     for row in rows:
         key = f"{row['teacher']} {row['crystal']}"
         record.figure(f"{key} density", row["density"], "g/cm3", f"{row['measured_density']}")
@@ -165,6 +286,10 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=500, help="NPT steps (second half averaged)")
     p.add_argument("--timestep-fs", type=float, default=2.0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--velocity-temperature", type=float, default=600.0, help="K, initial")
+    p.add_argument("--glass", type=Path, default=GLASS, help="extxyz; 'none' to skip")
+    p.add_argument("--d-temperature", type=float, default=800.0, help="K, Li D of the glass")
+    p.add_argument("--d-steps", type=int, default=0, help="NVT steps of 2 fs for D (0: none)")
     p.add_argument(
         "--combine", nargs="+", type=Path, help="records to merge into teacher_card.json instead"
     )
@@ -174,6 +299,8 @@ def main(argv=None) -> None:
         return
     if args.smoke:
         args.teachers, args.crystals, args.steps = args.teachers[:1], ["beta-Li3PS4"], 4
+        args.d_steps = 30
+    use_glass = str(args.glass).lower() != "none"
     inputs = {
         "name": args.name,
         "teachers": {t: TEACHERS[t] for t in args.teachers},
@@ -184,9 +311,13 @@ def main(argv=None) -> None:
         "pressure_bar": 1.0,
         "ensemble": "ASE MTKNPT (anisotropic), tdamp = pdamp = 100 time steps",
         "threads": args.threads,
+        "velocity_temperature_K": args.velocity_temperature,
+        "glass": str(args.glass) if use_glass else None,
+        "d_temperature_K": args.d_temperature if args.d_steps else None,
+        "d_nvt_steps": args.d_steps,
     }
     record = Record("teacher_card", inputs, smoke=args.smoke)
-    rows = []
+    rows, glass_rows = [], []
     for teacher in args.teachers:
         model, dispersion = TEACHERS[teacher]
         with warnings.catch_warnings():
@@ -196,7 +327,13 @@ def main(argv=None) -> None:
             cell = read(path(crystal))
             repeat = inputs["crystals"][crystal]
             atoms = cell.repeat(repeat)
-            card = npt_card(atoms, calc, args.steps, args.timestep_fs)
+            card = npt_card(
+                atoms,
+                calc,
+                args.steps,
+                args.timestep_fs,
+                velocity_temperature=args.velocity_temperature,
+            )
             rho_exp, source = measured_density(crystal)
             lengths = np.array(card["cellpar"][:3]) / np.array(repeat)
             exp, same_setting = experimental_lengths(crystal)
@@ -209,6 +346,7 @@ def main(argv=None) -> None:
                 "start_density": cell_density(atoms),
                 "density": card["density"],
                 "density_std": card["density_std"],
+                "density_drift_pct": card["density_drift_pct"],
                 "measured_density": rho_exp,
                 "density_error_pct": 100 * (card["density"] / rho_exp - 1),
                 "lengths": lengths.tolist(),
@@ -227,7 +365,18 @@ def main(argv=None) -> None:
             record.figure(f"{key} density", row["density"], "g/cm3", f"{rho_exp} +- 3 %")
             record.figure(f"{key} density error", row["density_error_pct"], "%", "|x| <= 3")
             record.figure(f"{key} speed", row["atom_steps_per_s"], "atom-steps/s")
+        if use_glass:
+            glass_row = glass_card(read(args.glass), calc, args, rows, teacher)
+            glass_rows.append(glass_row)
+            key = f"{teacher} glass {glass_row['glass']}"
+            record.figure(f"{key} density", glass_row["density"], "g/cm3")
+            record.figure(f"{key} crystal/glass density", glass_row["crystal_to_glass"])
+            if "D_cm2_s" in glass_row:
+                record.figure(
+                    f"{key} Li D at {args.d_temperature:g} K", glass_row["D_cm2_s"], "cm2/s"
+                )
     record.data["rows"] = rows
+    record.data["glass_rows"] = glass_rows
     if len(args.crystals) == len(REPEATS):
         verdict(record, rows)
     record.write(args.out)

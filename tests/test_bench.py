@@ -300,6 +300,22 @@ def test_smoke_teacher_card(tmp_path):
     assert row["density_error_pct"] == pytest.approx(expected)
     assert row["atom_steps_per_s"] > 0
     assert len(row["lengths"]) == 3 and not row["lengths_sorted"]
+    # the project glass: NPT density, ratio to the same teacher's crystal of its composition,
+    # and Li D from the workflow's teacher MD (30 NVT steps in the smoke run)
+    (glass,) = record["glass_rows"]
+    assert (glass["glass"], glass["atoms"], glass["crystal"]) == ("LPS75", 96, "beta-Li3PS4")
+    assert glass["start_density"] == pytest.approx(1.4447, rel=1e-4)  # the shipped glass
+    assert glass["crystal_to_glass"] == pytest.approx(row["density"] / glass["density"])
+    assert glass["d_temperature_K"] == 800 and glass["D_cm2_s"] > 0
+    assert glass["d_run_ps"] == pytest.approx(0.06)  # 30 NVT steps of 2 fs
+
+
+def test_teacher_card_drift():
+    """The drift compares the later part of a series with the earlier part, in percent."""
+    from teacher_card import drift_pct
+
+    assert drift_pct(np.array([1.0, 1.0, 1.1, 1.1]), 2) == pytest.approx(10.0)
+    assert drift_pct(np.array([2.0, 2.0, 2.0]), 1) == 0.0
 
 
 def test_smoke_precision(tmp_path):
