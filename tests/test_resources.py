@@ -72,6 +72,23 @@ def test_glass_teacher_training_and_labels_sized_from_their_own_steps():
     )
 
 
+def test_teacher_job_steps_are_those_of_the_typed_settings():
+    """A teacher_md job is sized from the steps it runs: each of its keys left null falls
+    back to the production's, by the same rule as TeacherMdSettings (one rule, two users)."""
+    from lpsflow.settings import TeacherMdSettings
+
+    config = validated(yaml.safe_load((REPO / "config" / "units.yaml").read_text()))
+    p = config["production"]
+    for teacher in (
+        {**config["teacher_md"], "npt_steps": None, "steps": None},
+        {**config["teacher_md"], "npt_steps": 123, "equilibration_steps": None, "steps": 456},
+    ):
+        run = {**config, "teacher_md": teacher}
+        t = TeacherMdSettings.resolve(teacher, p)
+        assert R.teacher_steps(run) == t.npt_steps + t.equilibration_steps + t.steps
+    assert R.teacher_steps(run) == 123 + p["equilibration_steps"] + 456
+
+
 def test_mpi_declared_for_cp2k_only_above_one_rank():
     config = default_config()
     assert R.mpi_resources(config) == {"tasks": 1}  # the plugin refuses mpi with one task

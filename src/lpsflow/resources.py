@@ -106,15 +106,18 @@ def glass_steps(config: dict, quench_rate: float | None = None) -> int:
     return int(p["melt_steps"]) + quench + int(p["anneal_steps"]) + int(p["npt_steps"])
 
 
+def teacher_or_production(teacher_md: dict, production: dict, key: str):
+    """``teacher_md[key]``, or the production's where the teacher's is null or absent: the one
+    fallback rule of the teacher MD keys (:meth:`lpsflow.settings.TeacherMdSettings.resolve`)."""
+    value = (teacher_md or {}).get(key)
+    return production[key] if value is None else value
+
+
 def teacher_steps(config: dict) -> int:
     """MD steps of one ``teacher_md`` job (its nulls fall back to the production's)."""
-    t, p = config.get("teacher_md") or {}, config["production"]
-
-    def pick(key: str) -> int:
-        value = t.get(key)
-        return int(p[key] if value is None else value)
-
-    return pick("npt_steps") + pick("equilibration_steps") + pick("steps")
+    t, p = config.get("teacher_md"), config["production"]
+    keys = ("npt_steps", "equilibration_steps", "steps")
+    return sum(int(teacher_or_production(t, p, key)) for key in keys)
 
 
 def production_atoms(config: dict) -> int:

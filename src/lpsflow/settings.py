@@ -26,7 +26,7 @@ from typing import Any
 from lpsflow.config import type_map
 from lpsflow.dft.base import DFT_SCIENCE_KEYS, AimdSettings, physics_of, resolve_dft
 from lpsflow.exploration import schedule_jobs
-from lpsflow.resources import ResourceSettings
+from lpsflow.resources import ResourceSettings, teacher_or_production
 
 
 def _plain(value: Any) -> Any:
@@ -331,8 +331,7 @@ class TeacherMdSettings(Part):
     @classmethod
     def resolve(cls, teacher_md: dict, production: dict) -> TeacherMdSettings:
         def own(key):
-            value = teacher_md.get(key)
-            return production[key] if value is None else value
+            return teacher_or_production(teacher_md, production, key)
 
         return cls(
             temperatures=list(own("temperatures")),
