@@ -25,6 +25,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+#: every report figure lays its panels out so that axis labels never overlap a neighbour
+plt.rcParams["figure.constrained_layout.use"] = True
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
