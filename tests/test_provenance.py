@@ -29,12 +29,17 @@ def workflow_params(config: dict, rule: str, work) -> dict:
         return {n: v for n, v in found.params._allitems() if n is not None}
 
 
+#: the demo's teacher as its labels name it
+LABEL = "CHGNet 0.3.0+D3(0, PBE parameters)"
+
+
 def test_demo_theory_table_names_the_teacher(tmp_path):
-    """config/demo.yaml labels with CHGNet: the workflow's summarize_labels writes
-    results/init/theory.csv under the teacher's name, not CP2K's PBE+D3 settings."""
+    """config/demo.yaml labels with CHGNet + D3(zero): the workflow's summarize_labels writes
+    results/init/theory.csv under the teacher's name and its dispersion, not CP2K's PBE+D3
+    settings."""
     demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     params = workflow_params(demo, "summarize_labels", tmp_path / "parse")
-    assert params["theory"] == "CHGNet 0.3.0"
+    assert params["theory"] == LABEL
     labels = pd.DataFrame(
         {
             "composition": ["LPS75"] * 3,
@@ -58,7 +63,7 @@ def test_demo_theory_table_names_the_teacher(tmp_path):
     )
     theory = pd.read_csv(out["theory"])
     assert theory.to_dict("records") == [
-        {"theory": "CHGNet 0.3.0", "source": "perturb", "composition": "LPS75", "frames": 2}
+        {"theory": LABEL, "source": "perturb", "composition": "LPS75", "frames": 2}
     ]
 
 
