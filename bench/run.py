@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown benchmark(s) {unknown}; known: {discover()}")
     if args.table:
         records = [
-            json.loads((args.out / f"{n}.json").read_text())
+            {"name": n, **json.loads((args.out / f"{n}.json").read_text())}  # older records lack it
             for n in names
             if (args.out / f"{n}.json").exists()
         ]

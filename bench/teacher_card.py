@@ -318,6 +318,7 @@ def main(argv=None) -> None:
     }
     record = Record("teacher_card", inputs, smoke=args.smoke)
     rows, glass_rows = [], []
+    record.data.update(rows=rows, glass_rows=glass_rows, complete=False)
     for teacher in args.teachers:
         model, dispersion = TEACHERS[teacher]
         with warnings.catch_warnings():
@@ -365,6 +366,7 @@ def main(argv=None) -> None:
             record.figure(f"{key} density", row["density"], "g/cm3", f"{rho_exp} +- 3 %")
             record.figure(f"{key} density error", row["density_error_pct"], "%", "|x| <= 3")
             record.figure(f"{key} speed", row["atom_steps_per_s"], "atom-steps/s")
+            record.write(args.out)  # a run stopped later keeps what it measured
         if use_glass:
             glass_row = glass_card(read(args.glass), calc, args, rows, teacher)
             glass_rows.append(glass_row)
@@ -375,8 +377,8 @@ def main(argv=None) -> None:
                 record.figure(
                     f"{key} Li D at {args.d_temperature:g} K", glass_row["D_cm2_s"], "cm2/s"
                 )
-    record.data["rows"] = rows
-    record.data["glass_rows"] = glass_rows
+            record.write(args.out)
+    record.data["complete"] = True
     if len(args.crystals) == len(REPEATS):
         verdict(record, rows)
     record.write(args.out)

@@ -302,6 +302,7 @@ def test_smoke_teacher_card(tmp_path):
     assert len(row["lengths"]) == 3 and not row["lengths_sorted"]
     # the project glass: NPT density, ratio to the same teacher's crystal of its composition,
     # and Li D from the workflow's teacher MD (30 NVT steps in the smoke run)
+    assert record["complete"]  # written after each part, marked complete at the end
     (glass,) = record["glass_rows"]
     assert (glass["glass"], glass["atoms"], glass["crystal"]) == ("LPS75", 96, "beta-Li3PS4")
     assert glass["start_density"] == pytest.approx(1.4447, rel=1e-4)  # the shipped glass
