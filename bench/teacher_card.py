@@ -163,8 +163,8 @@ def li_diffusion(
     dump_every: int = 10,
 ) -> dict:
     """Li D (cm2/s) of ``glass`` at ``temperature`` with the workflow's teacher MD (NPT to the
-    mean box at 1 bar, NVT equilibration, ``steps`` NVT steps, all of 2 fs, Li every 10
-    steps) and MSD fit; with the NVT box's density."""
+    mean box at 1 bar, NVT equilibration, ``steps`` NVT steps, all of 2 fs, Li every
+    ``dump_every`` steps) and MSD fit; with the NVT box's density."""
     from ase.io import read
 
     from lpsflow.crystals import cell_density
@@ -173,7 +173,7 @@ def li_diffusion(
 
     workdir.mkdir(parents=True, exist_ok=True)
     dump, final = workdir / "li.dump", workdir / "final.extxyz"
-    timestep_fs, every = 2.0, dump_every
+    timestep_fs = 2.0
     speed = run_teacher_md(
         glass,
         calc,
@@ -181,14 +181,14 @@ def li_diffusion(
         timestep_fs=timestep_fs,
         equilibration_steps=equilibration_steps,
         steps=steps,
-        dump_every=every,
+        dump_every=dump_every,
         seed=seed,
         dump_path=dump,
         type_map=["Li", "P", "S"],
         final_path=final,
         npt_steps=npt_steps,
     )
-    lags, msd = msd_from_dump(str(dump), every * timestep_fs * 1e-3)
+    lags, msd = msd_from_dump(str(dump), dump_every * timestep_fs * 1e-3)
     fit = fit_diffusion(lags, msd)
     return {
         "d_temperature_K": temperature,
@@ -205,6 +205,7 @@ def glass_card(glass, calc, args, rows: list[dict], teacher: str) -> dict:
     """The glass part of one teacher's card: its 300 K NPT density, the ratio of the
     teacher's crystal of the same composition (a row of ``rows``) to it, and Li D."""
     from lpsflow.crystals import cell_density
+    from lpsflow.glass_density import crystal_phases
 
     card = npt_card(
         glass,
@@ -214,12 +215,14 @@ def glass_card(glass, calc, args, rows: list[dict], teacher: str) -> dict:
         velocity_temperature=args.velocity_temperature,
         isotropic=True,
     )
-    x = glass.info.get("composition", "")
-    crystal = {"LPS75": "beta-Li3PS4", "LPS70": "Li7P3S11"}.get(x)
+    symbols = glass.get_chemical_symbols()
+    x_li2s = symbols.count("Li") / (symbols.count("Li") + symbols.count("P"))
+    phases = crystal_phases({"x": x_li2s})  # the project's rule: shipped crystals of that x
+    crystal = phases[0] if phases else None
     same = [r for r in rows if r["teacher"] == teacher and r["crystal"] == crystal]
     row = {
         "teacher": teacher,
-        "glass": x,
+        "glass": glass.info.get("composition", ""),
         "atoms": len(glass),
         "start_density": cell_density(glass),
         "density": card["density"],
