@@ -85,6 +85,21 @@ def cp2k_version(command: str = "cp2k.psmp") -> str:
     return next((ln.strip() for ln in out.splitlines() if "CP2K version" in ln), out[:80])
 
 
+def dft_settings(preset: str, dispersion: str | None = None) -> dict:
+    """The shipped config's dft section with ``preset`` applied (schema defaults filled)."""
+    import yaml
+    from snakemake.utils import validate
+
+    from lpsflow.dft import resolve_dft
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["dft"]["preset"] = preset
+    if dispersion:
+        config["dft"]["dispersion"] = dispersion
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return resolve_dft(config["dft"])
+
+
 class Record:
     """One benchmark's JSON record; the load average is taken when it is created."""
 

@@ -24,13 +24,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 from _common import (
     REPO,
     Record,
     alternate,
     cp2k_version,
     cpu_s,
+    dft_settings,
     max_rss_mib,
     median,
     parser,
@@ -42,7 +42,6 @@ from ase.io import write
 sys.path.insert(0, str(REPO / "src"))
 
 from lpsflow.amorphous import MinDistances  # noqa: E402
-from lpsflow.dft import resolve_dft  # noqa: E402
 from lpsflow.dft import Outcome, get_engine  # noqa: E402
 from lpsflow.dft.cp2k import classify, input_text, parse  # noqa: E402
 from lpsflow.perturb import perturbed_frames  # noqa: E402
@@ -70,18 +69,6 @@ THREAD_VARS = (
 def lps_cell(n_atoms: int) -> Atoms:
     comp = {"name": "LPS75", "x": 0.75, "n_atoms": n_atoms, "density": 1.9, "seed": 0}
     return amorphous_cell(comp, 0, MinDistances(li=1.8, anion=3.0))
-
-
-def dft_settings(preset: str, dispersion: str | None = None) -> dict:
-    """The shipped config's dft section with ``preset`` applied (schema defaults filled)."""
-    from snakemake.utils import validate
-
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config["dft"]["preset"] = preset
-    if dispersion:
-        config["dft"]["dispersion"] = dispersion
-    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
-    return resolve_dft(config["dft"])
 
 
 # ---- CP2K BOMD ----

@@ -24,6 +24,7 @@ import workflow_overhead  # noqa: E402
 
 BENCHMARKS = [
     "cl_vs_random",
+    "cp2k_crystal_density",
     "demo_campaign",
     "dp_vs_aimd",
     "glass_stage",
@@ -317,6 +318,64 @@ def test_teacher_card_drift():
 
     assert drift_pct(np.array([1.0, 1.0, 1.1, 1.1]), 2) == pytest.approx(10.0)
     assert drift_pct(np.array([2.0, 2.0, 2.0]), 1) == 0.0
+
+
+@needs_cp2k()
+def test_smoke_cp2k_crystal_density(tmp_path):
+    """CP2K relaxes a shipped crystal (cell and positions, k-points) with the workflow's
+    labelling input and the record compares its density with the measured one (the smoke
+    run: Li2S, cheap preset, 2 BFGS steps, a 2 x 2 x 2 k-point grid)."""
+    workdir = tmp_path / "cell_opt"
+    record = smoke("cp2k_crystal_density", tmp_path, "--workdir", str(workdir))
+    figures = {k: v["value"] for k, v in record["figures"].items()}
+    run = record["run"]
+    assert record["inputs"]["crystal"] == "Li2S" and record["inputs"]["kpoints"] == [2, 2, 2]
+    assert figures["atoms"] == 12 and figures["cell_opt steps"] == 2
+    assert figures["start density (shipped cell)"] == pytest.approx(1.66, abs=0.01)
+    # one pressure per printed step (the start and each BFGS step), one cell per BFGS step
+    assert len(run["pressure_bar"]) == 3 and len(run["volume_a3"]) == 2
+    rho = figures["relaxed density"]
+    assert rho != pytest.approx(figures["start density (shipped cell)"], rel=1e-4)  # it moved
+    assert figures["density error"] == pytest.approx(100 * (rho / 1.67 - 1))  # measured 1.67
+    assert record["measured"]["density_g_cm3"] == 1.67
+    assert not run["converged"] and run["finished"]  # 2 steps do not converge a cell
+    assert "RUN_TYPE CELL_OPT" in record["cp2k_input"]
+    # a run stopped after its first step is read up to the last step printed in full
+    from cp2k_crystal_density import read_run
+
+    out = workdir / "cell_opt.out"
+    out.write_text(out.read_text().split("Informations at step =     2")[0])
+    for name in ("label-1.cell", "label-pos-1.xyz"):
+        lines = (workdir / name).read_text().splitlines(keepends=True)
+        keep = 2 if name.endswith(".cell") else 14  # header + step 1 / one frame: 2 + 12 lines
+        (workdir / name).write_text("".join(lines[:keep]))
+    atoms, stopped = read_run(workdir)
+    assert not stopped["finished"] and stopped["steps"] == 1 and len(atoms) == 12
+    assert stopped["volume_a3"] == pytest.approx(run["volume_a3"][:1])
+    assert atoms.get_volume() == pytest.approx(run["volume_a3"][0])
+
+
+def test_cell_opt_input_is_the_labelling_input():
+    """The CELL_OPT input keeps every line of the labelling input but RUN_TYPE; k-points only
+    when asked; the angles are kept for an orthogonal cell and free for a triclinic one."""
+    from ase.io import read
+    from cp2k_crystal_density import cell_opt_input
+
+    from lpsflow.crystals import path
+    from lpsflow.dft.cp2k import input_text
+
+    dft = __import__("_common").dft_settings("production")
+    beta = read(path("beta-Li3PS4"))
+    label = input_text(beta, dft).splitlines()
+    gamma = cell_opt_input(beta, dft, 5, (1, 1, 1), 100.0)
+    assert set(label) - set(gamma.splitlines()) == {"  RUN_TYPE ENERGY_FORCE"}
+    assert "RUN_TYPE CELL_OPT" in gamma and "KPOINTS" not in gamma
+    assert "KEEP_ANGLES TRUE" in gamma and "MAX_ITER 5" in gamma
+    grid = cell_opt_input(beta, dft, 5, (1, 2, 2), 100.0)
+    assert "SCHEME MONKHORST-PACK 1 2 2" in grid
+    assert grid.index("&KPOINTS") < grid.index("&END DFT")  # a &DFT subsection
+    triclinic = cell_opt_input(read(path("Li7P3S11")), dft, 5, (1, 1, 1), 100.0)
+    assert "KEEP_ANGLES FALSE" in triclinic
 
 
 def test_smoke_precision(tmp_path):
