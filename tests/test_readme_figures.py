@@ -148,9 +148,17 @@ def test_seed_records_get_one_row_each():
         rec = record("")
         rec["name"], rec["inputs"]["seed_offset"] = f"demo_campaign_seed{k}", k
         seeds.append(rec)
+    seeds[1]["science"]["converged"] = False
     block = _readme.demo_block(record(""), seeds)
-    assert "| demo_campaign_seed1 | 1 | 2 | yes | 0.65-0.65 | 1.47-1.47 | 1/1 |" in block
-    assert "| demo_campaign_seed2 | 2 |" in block
+    row = "| 2 | yes | 0.65-0.65 | 1.47-1.47 | 1/1 | 0/1 | 1.52 | 20 |  |"
+    assert f"| demo_campaign | 0 {row}" in block  # the demo's own record is the first row
+    assert f"| demo_campaign_seed1 | 1 {row}" in block
+    assert "| demo_campaign_seed2 | 2 | 2 | no |" in block
+    # the count over all rows: the box (1.47) is not within 10 % anywhere
+    assert (
+        "Over the 3 campaigns: converged 2/3; D within the combined 95 % interval at 3/3 "
+        "points, sigma at 0/3, DP box within 10 % of the teacher's at 0/3." in block
+    )
 
 
 def test_replace_block_needs_the_markers():
