@@ -100,6 +100,24 @@ def dft_settings(preset: str, dispersion: str | None = None) -> dict:
     return resolve_dft(config["dft"])
 
 
+def run_cp2k(dft: dict, name: str, threads: int, workdir: Path) -> subprocess.CompletedProcess:
+    """``dft["command"] -i NAME.inp -o NAME.out`` in ``workdir`` under ``/usr/bin/time -v``
+    with ``threads`` OpenMP threads (other thread variables of the caller dropped) and the
+    settings' CP2K data directory."""
+    drop = ("DP_INTRA_OP_PARALLELISM_THREADS", "DP_INTER_OP_PARALLELISM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("TF_")}
+    env["OMP_NUM_THREADS"] = str(threads)
+    if dft.get("data_dir"):
+        env["CP2K_DATA_DIR"] = str(dft["data_dir"])
+    return subprocess.run(
+        ["/usr/bin/time", "-v", dft["command"], "-i", f"{name}.inp", "-o", f"{name}.out"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
 class Record:
     """One benchmark's JSON record; the load average is taken when it is created."""
 

@@ -24,14 +24,22 @@ card's, includes the first).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, Record, cp2k_version, cpu_s, dft_settings, max_rss_mib, parser, wall_s
+from _common import (
+    REPO,
+    Record,
+    cp2k_version,
+    cpu_s,
+    dft_settings,
+    max_rss_mib,
+    parser,
+    run_cp2k,
+    wall_s,
+)
 
 sys.path.insert(0, str(REPO / "src"))
 
@@ -121,17 +129,7 @@ def relax(atoms: Atoms, dft: dict, args, workdir: Path) -> tuple[Atoms, dict]:
     (workdir / "cell_opt.inp").write_text(
         cell_opt_input(atoms, dft, args.max_iter, tuple(args.kpoints), args.pressure_tolerance_bar)
     )
-    env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = str(args.threads)
-    if dft.get("data_dir"):
-        env["CP2K_DATA_DIR"] = str(dft["data_dir"])
-    proc = subprocess.run(
-        ["/usr/bin/time", "-v", dft["command"], "-i", "cell_opt.inp", "-o", "cell_opt.out"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    proc = run_cp2k(dft, "cell_opt", args.threads, workdir)
     output = (workdir / "cell_opt.out").read_text(errors="replace")
     if proc.returncode != 0 or "PROGRAM ENDED AT" not in output:
         raise SystemExit(f"CP2K CELL_OPT failed in {workdir}:\n{proc.stderr[-3000:]}")

@@ -34,6 +34,7 @@ from _common import (
     max_rss_mib,
     median,
     parser,
+    run_cp2k,
     wall_s,
 )
 from ase import Atoms
@@ -103,17 +104,7 @@ def run_cp2k_md(atoms: Atoms, dft: dict, steps: int, threads: int, workdir: Path
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "md.inp").write_text(cp2k_md_input(atoms, dft, steps))
     (workdir / "md.out").unlink(missing_ok=True)
-    env = {k: v for k, v in __import__("os").environ.items() if k not in THREAD_VARS}
-    env["OMP_NUM_THREADS"] = str(threads)
-    if dft.get("data_dir"):
-        env["CP2K_DATA_DIR"] = str(dft["data_dir"])
-    proc = subprocess.run(
-        ["/usr/bin/time", "-v", dft["command"], "-i", "md.inp", "-o", "md.out"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    proc = run_cp2k(dft, "md", threads, workdir)
     out = (workdir / "md.out").read_text(errors="replace") if (workdir / "md.out").exists() else ""
     if proc.returncode != 0 or "PROGRAM ENDED AT" not in out:
         raise RuntimeError(f"CP2K MD failed in {workdir}: {proc.stderr[-2000:]}")
