@@ -111,6 +111,13 @@ def _span(values: list) -> str:
     return f"{min(values):.2f}-{max(values):.2f}" if values else "n/a"
 
 
+def demo_wall_s(record: dict) -> float | None:
+    """The demo's own wall time (s): the plain run's, or a fresh clone's `make demo`."""
+    figures = record.get("figures", {})
+    wall = figures.get("demo end to end (time -v)", figures.get("make demo after it (time -v)"))
+    return (wall or {}).get("value")
+
+
 def seeds_table(records: list[dict]) -> list[str]:
     """One row per campaign record (the demo's own first, then the seed records): iterations,
     converged, the span of the DP / teacher ratios of D and of the box, agreement of D and
@@ -134,8 +141,7 @@ def seeds_table(records: list[dict]) -> list[str]:
         for key, ok in (("D", d_ok), ("sigma", s_ok), ("box", box_ok)):
             count[key][0] += sum(ok)
             count[key][1] += len(ok)
-        figures = rec.get("figures", {})
-        wall = figures.get("demo end to end (time -v)", figures.get("make demo after it (time -v)"))
+        wall = demo_wall_s(rec)
         commit = (rec.get("git") or {}).get("commit", "")
         changed = science_changes_since(commit, DEMO_INPUTS)
         glasses = ", ".join(_num(g["density_g_cm3"]) for g in sci.get("glasses", [])) or "n/a"
@@ -144,7 +150,7 @@ def seeds_table(records: list[dict]) -> list[str]:
             f"{sci.get('n_iterations', 'n/a')} | {_yes(sci.get('converged'))} | "
             f"{_span([r['D_ratio'] for r in teacher])} | {_span(boxes)} | "
             f"{sum(d_ok)}/{len(d_ok)} | {sum(s_ok)}/{len(s_ok)} | {glasses} | "
-            f"{_num((wall or {}).get('value', math.nan) / 60, '{:.0f}')} | "
+            f"{_num(wall / 60 if wall else None, '{:.0f}')} | "
             f"{commit[:10]}{' (stale)' if changed else ''} |"
         )
     lines += [
@@ -183,9 +189,7 @@ def demo_block(record: dict | None, seed_records: list[dict] = ()) -> str:
         ]
         return "\n".join(out)
     sci = record["science"]
-    figures = record["figures"]
-    wall = figures.get("demo end to end (time -v)", figures.get("make demo after it (time -v)"))
-    wall = (wall or {}).get("value")
+    wall = demo_wall_s(record)
     load = record.get("loadavg_start", [float("nan")])[0], record.get("loadavg_end", [math.nan])[0]
     verdict = (
         f"converged at iteration {sci['n_iterations'] - 1}"

@@ -49,8 +49,7 @@ from teacher_card import experimental_lengths, measured_density  # noqa: E402
 
 from lpsflow.crystals import cell_density, path  # noqa: E402
 from lpsflow.dft.cp2k import input_text  # noqa: E402
-
-PROJECT = "label"  # GLOBAL PROJECT of the labelling input (names CP2K's output files)
+from lpsflow.dft.cp2k_md import PROJECT  # noqa: E402
 
 
 def cell_opt_input(
