@@ -106,3 +106,20 @@ def test_verdict(tmp_path):
     assert Verdict("stalled", 0).stop and Verdict("converged", 0).converged
     with pytest.raises(ValueError, match="status"):
         Verdict("done", 0)
+
+
+def test_teacher_step_keeps_the_dp_runs_damping_and_dump_interval_in_time(demo_config):
+    """A longer teacher step changes the integration only: thermostat and barostat damping
+    (fs) and the Li dump interval (fs) stay the DP runs'; a step that does not divide the
+    dump interval is refused."""
+    from lpsflow.settings import TeacherMdSettings
+
+    p = {**demo_config["production"], "timestep_fs": 1.0, "dump_every": 20}
+    same = TeacherMdSettings.resolve({**demo_config["teacher_md"], "timestep_fs": None}, p)
+    assert (same.timestep_fs, same.dump_every) == (1.0, 20)
+    assert (same.thermostat_damping_fs, same.barostat_damping_fs) == (100.0, 1000.0)
+    longer = TeacherMdSettings.resolve({**demo_config["teacher_md"], "timestep_fs": 2.0}, p)
+    assert (longer.timestep_fs, longer.dump_every) == (2.0, 10)
+    assert (longer.thermostat_damping_fs, longer.barostat_damping_fs) == (100.0, 1000.0)
+    with pytest.raises(ValueError, match="does not divide"):
+        TeacherMdSettings.resolve({**demo_config["teacher_md"], "timestep_fs": 3.0}, p)

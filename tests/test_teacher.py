@@ -198,6 +198,23 @@ def test_teacher_npt_runs_at_its_own_mean_box(tmp_path):
     assert runs[1e4]["npt_pressure_GPa"] > runs[1.0]["npt_pressure_GPa"]
 
 
+def test_teacher_damping_times_are_taken_in_fs(tmp_path):
+    """Damping given in fs: 100 and 1000 fs at a 1 fs step is the default run, bit for bit;
+    other damping times change the run (the thermostat and barostat use them)."""
+    runs = {}
+    for name, damping in (("default", None), ("same", (100.0, 1000.0)), ("tight", (30.0, 400.0))):
+        folder = tmp_path / name
+        folder.mkdir()
+        runs[name] = _run_lj(
+            folder, equilibration_steps=10, dump_every=10, npt_steps=100, damping_fs=damping
+        )
+        runs[name]["dump"] = (folder / "li.dump").read_text()
+    assert runs["same"]["dump"] == runs["default"]["dump"]
+    assert runs["same"]["npt_volume_A3"] == runs["default"]["npt_volume_A3"]
+    assert runs["tight"]["dump"] != runs["default"]["dump"]
+    assert runs["tight"]["npt_volume_A3"] != runs["default"]["npt_volume_A3"]
+
+
 def test_teacher_npt_stops_when_the_box_explodes(tmp_path):
     with pytest.raises(RuntimeError, match="collapses or explodes"):
         _run_lj(tmp_path, equilibration_steps=0, dump_every=10, npt_steps=400, pressure_bar=-3e4)

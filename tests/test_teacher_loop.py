@@ -14,7 +14,8 @@ pytest.importorskip("chgnet", reason="teacher extra missing: pip install '.[teac
 
 def teacher_campaign() -> dict:
     """The README's teacher demo (config/demo.yaml) as shipped: one 32-atom composition,
-    4 small models, explorations at 700 and 900 K, 10 ps DP and 5 ps teacher runs."""
+    4 small models, explorations at 700 and 900 K, 10 ps DP runs and 4 ps teacher runs at
+    2 fs steps."""
     config = shipped("demo.yaml")
     assert config["dft"]["engine"] == "mlip"
     return config
@@ -48,9 +49,12 @@ def reduced_campaign() -> dict:
         melt_steps=1000,
         quench_rate=100,  # K/ps, as config/demo.yaml
         steps=10000,
-        npt_steps=2000,  # 1 ps relaxes, 1 ps averaged (DP and teacher)
+        npt_steps=2000,  # 1 ps relaxes, 1 ps averaged (the teacher: 1000 steps of 2 fs)
     )
-    config["teacher_md"].update(equilibration_steps=500, steps=4000, test_frames=20)
+    # the teacher at the demo's 2 fs: 2 ps NPT as the DP's, 0.5 ps + 4 ps NVT
+    config["teacher_md"].update(
+        timestep_fs=2.0, npt_steps=1000, equilibration_steps=250, steps=2000, test_frames=20
+    )
     return config
 
 

@@ -315,8 +315,10 @@ class ProductionSettings:
 class TeacherMdSettings(Part):
     """The teacher's own MD (``teacher_md``; runs when ``dft.engine`` is mlip), every empty key
     resolved to production's: temperatures (K; only those production also runs are compared),
-    NPT, equilibration and recorded steps, whole-cell test frames per run, and production's
-    time step (fs), Li dump interval (steps), seed and pressure (bar)."""
+    NPT, equilibration and recorded steps (teacher steps), whole-cell test frames per run, time
+    step (fs), Li dump interval (teacher steps), seed and pressure (bar). The thermostat and
+    barostat damping times (fs) and the dump interval in time are production's whatever the
+    teacher's step, so that a longer teacher step changes only the integration."""
 
     temperatures: list
     npt_steps: int
@@ -327,22 +329,34 @@ class TeacherMdSettings(Part):
     dump_every: int
     seed: int
     pressure_bar: float
+    thermostat_damping_fs: float
+    barostat_damping_fs: float
 
     @classmethod
     def resolve(cls, teacher_md: dict, production: dict) -> TeacherMdSettings:
         def own(key):
             return teacher_or_production(teacher_md, production, key)
 
+        dt, production_dt = float(own("timestep_fs")), float(production["timestep_fs"])
+        dump_fs = production["dump_every"] * production_dt
+        dump_every = round(dump_fs / dt)
+        if dump_every < 1 or abs(dump_every * dt - dump_fs) > 1e-9 * dump_fs:
+            raise ValueError(
+                f"teacher_md.timestep_fs {dt:g} fs does not divide the Li dump interval of "
+                f"the DP runs ({production['dump_every']} x {production_dt:g} fs = {dump_fs:g} fs)"
+            )
         return cls(
             temperatures=list(own("temperatures")),
             npt_steps=own("npt_steps"),
             equilibration_steps=own("equilibration_steps"),
             steps=own("steps"),
             test_frames=teacher_md["test_frames"],
-            timestep_fs=production["timestep_fs"],
-            dump_every=production["dump_every"],
+            timestep_fs=dt,
+            dump_every=dump_every,
             seed=production["seed"],
             pressure_bar=production["pressure"],
+            thermostat_damping_fs=100 * production_dt,  # as lpsflow.production's LAMMPS fixes
+            barostat_damping_fs=1000 * production_dt,
         )
 
     def compared_temperatures(self, production_temperatures: list) -> list:

@@ -4,11 +4,11 @@ The run mirrors the DeePMD production run of :mod:`lpsflow.production`: the same
 velocities drawn at the temperature, then (with ``npt_steps``) isotropic NPT at the production
 pressure, half to relax and half to average the box, and the box set to the mean edge lengths,
 so that the teacher runs at its own density as the DP runs at the DP's; then NVT with a
-Nose-Hoover chain of 3 thermostats and a damping time of 100 time steps (LAMMPS ``fix nvt ...
+Nose-Hoover chain of 3 thermostats and a damping time of 100 DP time steps (LAMMPS ``fix nvt ...
 $(100*dt)`` is a chain of 3 as well, here ASE's ``NoseHooverChainNVT``; the NPT stage uses
 ASE's ``IsotropicMTKNPT``, the same MTK equations as LAMMPS ``fix npt ... iso`` with its
-barostat damping of 1000 time steps), equilibration, then unwrapped Li positions recorded
-every ``dump_every`` steps in a LAMMPS text dump, so that
+barostat damping of 1000 DP time steps; the teacher's own step may be longer), equilibration,
+then unwrapped Li positions recorded every ``dump_every`` steps in a LAMMPS text dump, so that
 :func:`lpsflow.transport.msd_from_dump` analyses both runs with the same code. Units: K, fs,
 angstrom, bar; speed in atom-steps per second.
 """
@@ -77,11 +77,14 @@ def run_teacher_md(
     test_frames: int = 0,
     npt_steps: int = 0,
     pressure_bar: float = 1.0,
+    damping_fs: tuple[float, float] | None = None,
 ) -> dict:
     """NVT MD of ``glass`` with ``calculator`` at ``temperature`` (K); Li dump to ``dump_path``.
 
     With ``npt_steps`` of 2 or more, the NVT runs in the mean box of an NPT stage at
     ``pressure_bar`` first (:func:`npt_to_mean_box`), as the DP production runs do.
+    ``damping_fs``: thermostat and barostat damping times (fs); None = 100 and 1000 time steps
+    (the DP runs' damping at the same step; pass the DP runs' times when the steps differ).
 
     The whole cell at the end is written to ``final_path`` (extxyz), if given.
     ``test_frames`` whole-cell frames, evenly spaced over the recorded run, are written with
@@ -101,9 +104,10 @@ def run_teacher_md(
     dt = timestep_fs * units.fs
     start = time.monotonic()
     npt = {}
+    tdamp, pdamp = (100 * dt, 1000 * dt) if damping_fs is None else np.array(damping_fs) * units.fs
     if npt_steps >= 2:
-        npt = npt_to_mean_box(atoms, temperature, pressure_bar, npt_steps, dt)
-    md = NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature, tdamp=100 * dt, tchain=3)
+        npt = npt_to_mean_box(atoms, temperature, pressure_bar, npt_steps, dt, (tdamp, pdamp))
+    md = NoseHooverChainNVT(atoms, timestep=dt, temperature_K=temperature, tdamp=tdamp, tchain=3)
     select = np.array(atoms.get_chemical_symbols()) == species
     n_blocks = steps // dump_every
     test_blocks = spaced_blocks(n_blocks, test_frames if test_path is not None else 0)
@@ -145,10 +149,16 @@ def run_teacher_md(
 
 
 def npt_to_mean_box(
-    atoms: Atoms, temperature: float, pressure_bar: float, steps: int, timestep: float
+    atoms: Atoms,
+    temperature: float,
+    pressure_bar: float,
+    steps: int,
+    timestep: float,
+    damping: tuple[float, float] | None = None,
 ) -> dict:
     """Isotropic MTK NPT of ``atoms`` (calculator and velocities set) for ``steps``: the first
-    half relaxes, the second is averaged; then the cell is scaled to the mean edge lengths
+    half relaxes, the second is averaged (``damping``: thermostat and barostat damping times in
+    ASE units; None = 100 and 1000 x ``timestep``); then the cell is scaled to the mean edge lengths
     (positions scaled with it), as :func:`lpsflow.production._npt_to_mean_box` does in LAMMPS.
 
     Raises ``RuntimeError`` if the volume leaves [1/r, r] x the start (r =
@@ -162,8 +172,8 @@ def npt_to_mean_box(
         timestep=timestep,
         temperature_K=temperature,
         pressure_au=pressure_bar * units.bar,
-        tdamp=100 * timestep,
-        pdamp=1000 * timestep,
+        tdamp=100 * timestep if damping is None else damping[0],
+        pdamp=1000 * timestep if damping is None else damping[1],
     )
     v0 = atoms.get_volume()
     lengths, pressures = [], []

@@ -40,6 +40,10 @@ rule teacher_md:
         steps=S.teacher_md.steps,
         npt_steps=S.teacher_md.npt_steps,
         pressure_bar=S.teacher_md.pressure_bar,
+        damping_fs=[
+            S.teacher_md.thermostat_damping_fs,
+            S.teacher_md.barostat_damping_fs,
+        ],
         test_frames=S.teacher_md.test_frames,
     script:
         "../scripts/run_teacher_md.py"
@@ -78,9 +82,9 @@ rule analyze_teacher_transport:
         "logs/teacher/{comp}/T{temp}_transport.log",
     conda:
         "../../envs/analysis.yaml"
-    params:  # the DP runs' MSD analysis settings (the teacher writes a Li text dump)
-        dump_every=S.production.fit.dump_every,
-        timestep_fs=S.production.fit.timestep_fs,
+    params:  # the DP runs' MSD analysis settings, the teacher's own step and dump interval
+        dump_every=S.teacher_md.dump_every,
+        timestep_fs=S.teacher_md.timestep_fs,
         fit_window=S.production.fit.fit_window,
         haven_ratio=S.production.fit.haven_ratio,
     script:

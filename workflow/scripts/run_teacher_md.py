@@ -15,7 +15,7 @@ temperature = float(snakemake.wildcards.temp)
 glass = read(snakemake.input.glass)
 calc = load_calculator(p.model, threads=snakemake.threads, dispersion=p.dispersion)
 log.info(
-    "%s at %s K with %s: %d NPT (%g bar) + %d + %d NVT steps",
+    "%s at %s K with %s: %d NPT (%g bar) + %d + %d NVT steps of %g fs",
     snakemake.wildcards.comp,
     temperature,
     p.model,
@@ -23,6 +23,7 @@ log.info(
     p.pressure_bar,
     p.equilibration_steps,
     p.steps,
+    p.timestep_fs,
 )
 speed = run_teacher_md(
     glass,
@@ -40,6 +41,7 @@ speed = run_teacher_md(
     test_frames=p.test_frames,
     npt_steps=p.npt_steps,
     pressure_bar=p.pressure_bar,
+    damping_fs=p.damping_fs,
 )
 log.info("%s", speed)
 json.dump({**speed, "threads": snakemake.threads}, open(snakemake.output.speed, "w"), indent=1)
