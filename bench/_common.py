@@ -159,6 +159,29 @@ class Record:
         return path
 
 
+def write_script_record(name: str, load0: tuple, inputs: dict, figures: dict, **rest) -> Path:
+    """Write ``bench/records/<name>.json`` for a one-file measurement script
+    ``bench/records/<name>.py``: its command with the arguments it was given, date, commit,
+    ``inputs``, cores, load average at the start (``load0``) and now, ``figures``, then
+    ``rest`` (series, notes) in the order given; returns its path."""
+    record = {
+        "name": name,
+        "command": f"PYTHONPATH=src .venv/bin/python bench/records/{name}.py "
+        + " ".join(sys.argv[1:]),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git": {"commit": _git("rev-parse", "HEAD").stdout.strip()},
+        "inputs": inputs,
+        "cores": os.cpu_count(),
+        "loadavg_start": load0,
+        "loadavg_end": os.getloadavg(),
+        "figures": figures,
+        **rest,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
 def alternate(
     tasks: dict[str, Callable[[], float]], repeats: int, at_most: dict[str, int] | None = None
 ) -> dict[str, list[float]]:

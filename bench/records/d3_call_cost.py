@@ -5,19 +5,20 @@ the cost follows the density); writes bench/records/d3_call_cost.json. From the 
     PYTHONPATH=src .venv/bin/python bench/records/d3_call_cost.py FRAME.extxyz [CALLS [DENSITY]]
 """
 
-import datetime
 import itertools
-import json
 import os
-import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
-from ase.io import read
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/
 
-from lpsflow.crystals import cell_density
-from lpsflow.dft.mlip import load_calculator
+from _common import write_script_record  # noqa: E402
+from ase.io import read  # noqa: E402
+
+from lpsflow.crystals import cell_density  # noqa: E402
+from lpsflow.dft.mlip import load_calculator  # noqa: E402
 
 warnings.simplefilter("ignore")
 frame, calls = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -41,32 +42,19 @@ for (teacher, dispersion), (tag, cell) in itertools.product(teachers, cells):
         a.get_stress()
     figures[name] = {"value": (time.process_time() - start) / calls, "unit": "CPU s per call"}
     print(name, figures[name], flush=True)
-record = {
-    "name": "d3_call_cost",
-    "command": "PYTHONPATH=src .venv/bin/python bench/records/d3_call_cost.py "
-    + " ".join(sys.argv[1:]),
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "git": {
-        "commit": subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-    },
-    "inputs": {
+write_script_record(
+    "d3_call_cost",
+    load0,
+    {
         "frame": frame,
         "atoms": len(atoms),
         "density_g_cm3": cell_density(atoms),
         "calls": calls,
         "threads": 1,
     },
-    "cores": os.cpu_count(),
-    "loadavg_start": load0,
-    "loadavg_end": os.getloadavg(),
-    "figures": figures,
-    "notes": [
+    figures,
+    notes=[
         "one torch thread, OMP_NUM_THREADS as the caller set it; other jobs may share the "
         "cores: compare the two values, not times across records"
     ],
-}
-with open("bench/records/d3_call_cost.json", "w") as f:
-    json.dump(record, f, indent=2)
-    f.write("\n")
+)

@@ -8,22 +8,24 @@ usual bar). Writes bench/records/teacher_timestep.json. From the repository root
     PYTHONPATH=src .venv/bin/python bench/records/teacher_timestep.py FRAME.extxyz [T_K [PS]]
 """
 
-import datetime
-import json
 import os
-import subprocess
 import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
-from ase import units
-from ase.io import read
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
-from ase.md.verlet import VelocityVerlet
 
-from lpsflow.dft.mlip import load_calculator
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/
+
+from _common import write_script_record  # noqa: E402
+from ase import units  # noqa: E402
+from ase.io import read  # noqa: E402
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary  # noqa: E402
+from ase.md.verlet import VelocityVerlet  # noqa: E402
+
+from lpsflow.dft.mlip import load_calculator  # noqa: E402
 
 warnings.simplefilter("ignore")
 frame = sys.argv[1]
@@ -76,17 +78,10 @@ for dt in steps_of:
     figures[f"CPU per step at {tag}"] = {"value": cpu / steps, "unit": "CPU s"}
     series[tag] = {"t_ps": t_ps[::10].tolist(), "e_tot_eV": e_tot[::10].tolist()}
     print(tag, {k: v["value"] for k, v in figures.items() if tag in k}, flush=True)
-record = {
-    "name": "teacher_timestep",
-    "command": "PYTHONPATH=src .venv/bin/python bench/records/teacher_timestep.py "
-    + " ".join(sys.argv[1:]),
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "git": {
-        "commit": subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-    },
-    "inputs": {
+write_script_record(
+    "teacher_timestep",
+    load0,
+    {
         "frame": frame,
         "atoms": len(start),
         "temperature_K": temperature,
@@ -94,16 +89,10 @@ record = {
         "teacher": "chgnet-0.3.0 + D3(0) PBE",
         "velocity_seed": 7,
     },
-    "cores": os.cpu_count(),
-    "loadavg_start": load0,
-    "loadavg_end": os.getloadavg(),
-    "figures": figures,
-    "series_every_10th_step": series,
-    "notes": [
+    figures,
+    series_every_10th_step=series,
+    notes=[
         "NVE velocity Verlet (ASE) from one start per time step; the 0.5 fs run is the "
         "reference. CPU per step is one torch thread, other jobs may share the cores."
     ],
-}
-with open("bench/records/teacher_timestep.json", "w") as f:
-    json.dump(record, f, indent=2)
-    f.write("\n")
+)
