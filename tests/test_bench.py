@@ -412,3 +412,24 @@ def test_smoke_resource_estimates(tmp_path):
     rules = {job["rule"] for job in record["jobs"]}
     assert {"label_frame", "train_model", "explore_md", "make_glass", "run_production"} <= rules
     assert all(job["ok"] for job in record["jobs"])
+
+
+def test_script_record_names_its_command_commit_and_keeps_the_order(tmp_path, monkeypatch):
+    """The one-file measurement scripts (bench/records/*.py) write their record with the
+    command that reproduces it (their own arguments), the commit and the load averages."""
+    import _common
+
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["bench/records/probe.py", "frame.extxyz", "7"])
+    path = _common.write_script_record(
+        "probe", (0.5, 0.4, 0.3), {"frame": "frame.extxyz"}, {"x": {"value": 1.0}}, notes=["n"]
+    )
+    data = json.loads(path.read_text())
+    assert path == tmp_path / "probe.json"
+    assert data["command"] == (
+        "PYTHONPATH=src .venv/bin/python bench/records/probe.py frame.extxyz 7"
+    )
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    assert data["git"]["commit"] == head.stdout.strip()
+    assert list(data)[-2:] == ["figures", "notes"] and data["loadavg_start"] == [0.5, 0.4, 0.3]
+    assert len(data["loadavg_end"]) == 3 and data["inputs"] == {"frame": "frame.extxyz"}
