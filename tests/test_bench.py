@@ -310,6 +310,60 @@ def test_smoke_teacher_card(tmp_path):
     assert glass["crystal_to_glass"] == pytest.approx(row["density"] / glass["density"])
     assert glass["d_temperature_K"] == 800 and glass["D_cm2_s"] > 0
     assert glass["d_run_ps"] == pytest.approx(0.06)  # 30 NVT steps of 2 fs
+    # the docs' tables are printed from the record: one line per crystal and per glass
+    from teacher_card import table
+
+    crystal_line, glass_line = (
+        line for line in table(record).splitlines() if line.startswith("| chgnet-0.3.0 |")
+    )
+    assert f"| beta-Li3PS4 (32) | {row['density']:.3f} " in crystal_line
+    assert f"| {row['density_error_pct']:+.1f} % |" in crystal_line
+    assert f"| {glass['crystal_to_glass']:.3f} | {glass['D_cm2_s']:.2e} +- " in glass_line
+
+
+def test_teacher_card_combine_keeps_one_row_per_crystal_and_both_verdicts(tmp_path):
+    """Parts run apart merge into one card under the given name; a part re-run for its glass
+    repeats a crystal, whose first row is kept; the closest teacher is named by the largest
+    and by the mean density error (they can differ)."""
+    import json
+
+    from teacher_card import combine
+
+    def row(teacher, crystal, error):
+        return {
+            "teacher": teacher,
+            "crystal": crystal,
+            "density": 1.0 + error / 100,
+            "measured_density": 1.0,
+            "density_error_pct": error,
+            "atom_steps_per_s": 1.0,
+        }
+
+    parts = {
+        "a": [row("A", "beta-Li3PS4", -5.5), row("A", "Li7P3S11", -7.2)],
+        "a_glass": [row("A", "beta-Li3PS4", -9.0)],
+        "b": [row("B", "beta-Li3PS4", 7.5), row("B", "Li7P3S11", 3.2)],
+    }
+    paths = []
+    for name, rows in parts.items():
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(
+            json.dumps({"name": name, "command": name, "inputs": {"steps": 10}, "rows": rows})
+        )
+    combine(paths, tmp_path, "card")
+    card = json.loads((tmp_path / "card.json").read_text())
+    assert [(r["teacher"], r["crystal"], r["density_error_pct"]) for r in card["rows"]] == [
+        ("A", "beta-Li3PS4", -5.5),
+        ("A", "Li7P3S11", -7.2),
+        ("B", "beta-Li3PS4", 7.5),
+        ("B", "Li7P3S11", 3.2),
+    ]
+    assert all(r["steps"] == 10 for r in card["rows"])
+    figures = {k: v["value"] for k, v in card["figures"].items()}
+    assert figures["closest teacher (largest |density error| over the crystals)"] == "A"
+    assert figures["its largest |density error|"] == pytest.approx(7.2)
+    assert figures["closest teacher (mean |density error| over the crystals)"] == "B"
+    assert figures["its mean |density error|"] == pytest.approx(5.35)
 
 
 def test_teacher_card_drift():

@@ -1,7 +1,8 @@
-"""What validation run 3 (docs/validation.md) had measured when it was stopped: the loop's
-iterations, the DP's crystal and glass densities at 300 K, the DP's transport runs and the
-teacher runs finished, read from the run folder given on the command line; writes
-bench/records/validation_run3.json. From the repository root:
+"""What validation run 3 (docs/validation.md) measured: the loop's iterations, the DP's
+crystal and glass densities at 300 K, the DP's and the teacher's transport runs, and, once
+the run has finished, the DP/teacher comparison per point, both Arrhenius fits, the pooled
+bias and the fixed test set's errors per iteration; read from the run folder given on the
+command line; writes bench/records/validation_run3.json. From the repository root:
 
     PYTHONPATH=src .venv/bin/python bench/records/validation_run3.py RUN_FOLDER
 """
@@ -58,13 +59,88 @@ for path in sorted(res.glob("teacher/*/T*/transport.json")):
         f"{d['sigma_err_S_cm']:.2g} S/cm, NPT volume {speed['npt_volume_A3']:.1f} A^3, "
         f"{speed['atom_steps_per_s']:.0f} atom-steps/s",
     }
+
+
+def rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(path.open())) if path.exists() else []
+
+
+def num(text: str) -> float:
+    return float(text) if text not in ("", None) else float("nan")
+
+
+for row in rows(res / "teacher" / "comparison.csv"):
+    point = f"{row['composition']} {float(row['temperature_K']):.0f} K"
+    for q in ("D", "sigma"):
+        figures[f"DP/teacher {q} ratio, {point}"] = {
+            "value": num(row[f"{q}_ratio"]),
+            "unit": "",
+            "target": f"95 % [{num(row[f'{q}_ratio_lo95']):.2f}, {num(row[f'{q}_ratio_hi95']):.2f}]"
+            f", within combined 95 %: {row[f'{q}_agrees']}",
+        }
+    figures[f"DP box / teacher box, {point}"] = {
+        "value": num(row["volume_ratio"]),
+        "unit": "",
+        "target": "",
+    }
+for who, path in (
+    ("DP", res / "transport" / "arrhenius.csv"),
+    ("teacher", res / "teacher" / "arrhenius.csv"),
+):
+    for row in rows(path):
+        for regime in ("", "melt_"):
+            figures[f"{who} {'melt' if regime else 'glass'} Ea, {row['composition']}"] = {
+                "value": num(row[f"{regime}Ea_eV"]),
+                "unit": "eV",
+                "target": f"95 % [{num(row[f'{regime}Ea_lo_eV']):.3f}, "
+                f"{num(row[f'{regime}Ea_hi_eV']):.3f}]; {row[f'{regime}note'] or 'fitted'}",
+            }
+        figures[f"{who} model Tg used to split, {row['composition']}"] = {
+            "value": num(row["tg_K"]),
+            "unit": "K",
+            "target": row.get("tg_note", ""),
+        }
+for row in rows(res / "teacher" / "bias.csv"):
+    figures[f"pooled DP/teacher {row['quantity']} ratio"] = {
+        "value": num(row["pooled_ratio"]),
+        "unit": "",
+        "target": f"95 % [{num(row['pooled_ratio_lo95']):.2f}, "
+        f"{num(row['pooled_ratio_hi95']):.2f}] over {row['n_points']} points; {row['verdict']}",
+    }
+test = rows(res / "teacher" / "test_rmse.csv")
+for key in sorted(
+    {(r["iteration"], r["composition"]) for r in test}, key=lambda k: (int(k[0]), k[1])
+):
+    mine = [r for r in test if (r["iteration"], r["composition"]) == key]
+    for col, unit, scale in (
+        ("rmse_f", "eV/A", 1),
+        ("rmse_v", "meV/atom", 1e3),
+        ("rmse_e", "meV/atom", 1e3),
+    ):
+        figures[f"test {col}, iteration {key[0]}, {key[1]}"] = {
+            "value": scale * sum(num(r[col]) for r in mine) / len(mine),
+            "unit": unit,
+            "target": f"mean over {len(mine)} model-temperature pairs, 20 teacher frames each",
+        }
+finished = (res / "teacher" / "comparison.csv").exists()
+for figure in figures.values():  # no fit (too few points): null, not NaN, in the JSON
+    if figure["value"] != figure["value"]:
+        figure["value"] = None
 write_script_record(
     "validation_run3",
     load0,
     {"run_folder": str(run), "config": "config/validation.yaml (the D3 teacher, 2 fs check)"},
     figures,
     notes=[
-        "Read from a run stopped before the teacher's MD finished (2026-12-08 00:26 UTC); "
-        "started at commit 704d356 with config/validation.yaml as committed in 7f8fccd."
+        "Started 2026-12-07 23:24 UTC at commit 704d356 with config/validation.yaml as "
+        "committed in 7f8fccd; stopped 2026-12-08 00:26 UTC with the teacher's MD under way"
+        + (
+            "; resumed 2026-12-08 01:28 UTC by the same command with --rerun-incomplete "
+            "(two outputs left incomplete by the stop were redone) at commit 3bac357, which "
+            "changed no science code"
+            if finished
+            else ""
+        )
+        + "."
     ],
 )
