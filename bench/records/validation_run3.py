@@ -31,34 +31,10 @@ def where(path: Path) -> str:
 
 
 figures = {}
-for path in sorted(res.glob("iter_*/summary.csv")):
-    for row in csv.DictReader(path.open()):
-        key = f"accurate ratio, iteration {row['iteration']}, {row['composition']}"
-        figures[key] = {"value": float(row["accurate_ratio"]), "unit": "", "target": row["status"]}
-for path in sorted(res.glob("production/**/density.json")):
-    d = read(path)
-    figures[f"DP density at 300 K, {where(path.parent)}"] = {  # a glass's own, else the NPT mean
-        "value": d.get("density_g_cm3", d["npt_density_g_cm3"]),
-        "unit": "g/cm3",
-        "target": f"sd {d['npt_density_std_g_cm3']:.3f}",
-    }
-for path in sorted(res.glob("production/*/replica_*/T*/transport.json")):
-    d = read(path)
-    figures[f"DP D, {where(path.parent)}"] = {
-        "value": d["D_cm2_s"],
-        "unit": "cm2/s",
-        "target": f"err {d['D_err_cm2_s']:.2g}, volume {d['volume_A3']:.1f} A^3, "
-        f"diffusive {d.get('diffusive')}",
-    }
-for path in sorted(res.glob("teacher/*/T*/transport.json")):
-    d, speed = read(path), read(path.parent / "speed.json")
-    figures[f"teacher D, {where(path.parent)}"] = {
-        "value": d["D_cm2_s"],
-        "unit": "cm2/s",
-        "target": f"err {d['D_err_cm2_s']:.2g}, sigma {d['sigma_S_cm']:.3g} +- "
-        f"{d['sigma_err_S_cm']:.2g} S/cm, NPT volume {speed['npt_volume_A3']:.1f} A^3, "
-        f"{speed['atom_steps_per_s']:.0f} atom-steps/s",
-    }
+
+
+def put(key: str, value, unit: str = "", target: str = "") -> None:
+    figures[key] = {"value": value, "unit": unit, "target": target}
 
 
 def rows(path: Path) -> list[dict]:
@@ -69,44 +45,59 @@ def num(text: str) -> float:
     return float(text) if text not in ("", None) else float("nan")
 
 
+for path in sorted(res.glob("iter_*/summary.csv")):
+    for row in rows(path):
+        key = f"accurate ratio, iteration {row['iteration']}, {row['composition']}"
+        put(key, float(row["accurate_ratio"]), "", row["status"])
+for path in sorted(res.glob("production/**/density.json")):
+    d = read(path)
+    put(
+        f"DP density at 300 K, {where(path.parent)}",
+        d.get("density_g_cm3", d["npt_density_g_cm3"]),  # a glass's own, else the NPT mean
+        "g/cm3",
+        f"sd {d['npt_density_std_g_cm3']:.3f}",
+    )
+for path in sorted(res.glob("production/*/replica_*/T*/transport.json")):
+    d = read(path)
+    put(
+        f"DP D, {where(path.parent)}",
+        d["D_cm2_s"],
+        "cm2/s",
+        f"err {d['D_err_cm2_s']:.2g}, volume {d['volume_A3']:.1f} A^3, "
+        f"diffusive {d.get('diffusive')}",
+    )
+for path in sorted(res.glob("teacher/*/T*/transport.json")):
+    d, speed = read(path), read(path.parent / "speed.json")
+    put(
+        f"teacher D, {where(path.parent)}",
+        d["D_cm2_s"],
+        "cm2/s",
+        f"err {d['D_err_cm2_s']:.2g}, sigma {d['sigma_S_cm']:.3g} +- "
+        f"{d['sigma_err_S_cm']:.2g} S/cm, NPT volume {speed['npt_volume_A3']:.1f} A^3, "
+        f"{speed['atom_steps_per_s']:.0f} atom-steps/s",
+    )
 for row in rows(res / "teacher" / "comparison.csv"):
     point = f"{row['composition']} {float(row['temperature_K']):.0f} K"
     for q in ("D", "sigma"):
-        figures[f"DP/teacher {q} ratio, {point}"] = {
-            "value": num(row[f"{q}_ratio"]),
-            "unit": "",
-            "target": f"95 % [{num(row[f'{q}_ratio_lo95']):.2f}, {num(row[f'{q}_ratio_hi95']):.2f}]"
-            f", within combined 95 %: {row[f'{q}_agrees']}",
-        }
-    figures[f"DP box / teacher box, {point}"] = {
-        "value": num(row["volume_ratio"]),
-        "unit": "",
-        "target": "",
-    }
-for who, path in (
-    ("DP", res / "transport" / "arrhenius.csv"),
-    ("teacher", res / "teacher" / "arrhenius.csv"),
-):
-    for row in rows(path):
+        lo, hi = num(row[f"{q}_ratio_lo95"]), num(row[f"{q}_ratio_hi95"])
+        target = f"95 % [{lo:.2f}, {hi:.2f}], within combined 95 %: {row[f'{q}_agrees']}"
+        put(f"DP/teacher {q} ratio, {point}", num(row[f"{q}_ratio"]), "", target)
+    put(f"DP box / teacher box, {point}", num(row["volume_ratio"]))
+for who, folder in (("DP", "transport"), ("teacher", "teacher")):
+    for row in rows(res / folder / "arrhenius.csv"):
         for regime in ("", "melt_"):
-            figures[f"{who} {'melt' if regime else 'glass'} Ea, {row['composition']}"] = {
-                "value": num(row[f"{regime}Ea_eV"]),
-                "unit": "eV",
-                "target": f"95 % [{num(row[f'{regime}Ea_lo_eV']):.3f}, "
-                f"{num(row[f'{regime}Ea_hi_eV']):.3f}]; {row[f'{regime}note'] or 'fitted'}",
-            }
-        figures[f"{who} model Tg used to split, {row['composition']}"] = {
-            "value": num(row["tg_K"]),
-            "unit": "K",
-            "target": row.get("tg_note", ""),
-        }
+            lo, hi = num(row[f"{regime}Ea_lo_eV"]), num(row[f"{regime}Ea_hi_eV"])
+            target = f"95 % [{lo:.3f}, {hi:.3f}]; {row[f'{regime}note'] or 'fitted'}"
+            glass = "glass" if row["regime"] == "below_tg" else "all points"  # Tg unknown
+            kind = "melt" if regime else glass
+            key = f"{who} {kind} Ea, {row['composition']}"
+            put(key, num(row[f"{regime}Ea_eV"]), "eV", target)
+        key = f"{who} model Tg used to split, {row['composition']}"
+        put(key, num(row["tg_K"]), "K", row.get("tg_note", ""))
 for row in rows(res / "teacher" / "bias.csv"):
-    figures[f"pooled DP/teacher {row['quantity']} ratio"] = {
-        "value": num(row["pooled_ratio"]),
-        "unit": "",
-        "target": f"95 % [{num(row['pooled_ratio_lo95']):.2f}, "
-        f"{num(row['pooled_ratio_hi95']):.2f}] over {row['n_points']} points; {row['verdict']}",
-    }
+    lo, hi = num(row["pooled_ratio_lo95"]), num(row["pooled_ratio_hi95"])
+    target = f"95 % [{lo:.2f}, {hi:.2f}] over {row['n_points']} points; {row['verdict']}"
+    put(f"pooled DP/teacher {row['quantity']} ratio", num(row["pooled_ratio"]), "", target)
 test = rows(res / "teacher" / "test_rmse.csv")
 for key in sorted(
     {(r["iteration"], r["composition"]) for r in test}, key=lambda k: (int(k[0]), k[1])
@@ -117,11 +108,9 @@ for key in sorted(
         ("rmse_v", "meV/atom", 1e3),
         ("rmse_e", "meV/atom", 1e3),
     ):
-        figures[f"test {col}, iteration {key[0]}, {key[1]}"] = {
-            "value": scale * sum(num(r[col]) for r in mine) / len(mine),
-            "unit": unit,
-            "target": f"mean over {len(mine)} model-temperature pairs, 20 teacher frames each",
-        }
+        value = scale * sum(num(r[col]) for r in mine) / len(mine)
+        target = f"mean over {len(mine)} model-temperature pairs, 20 teacher frames each"
+        put(f"test {col}, iteration {key[0]}, {key[1]}", value, unit, target)
 finished = (res / "teacher" / "comparison.csv").exists()
 for figure in figures.values():  # no fit (too few points): null, not NaN, in the JSON
     if figure["value"] != figure["value"]:
